@@ -1,0 +1,1 @@
+"""The coaching brain: exercises, ladders, the picker and progression rules (pure Python)."""
