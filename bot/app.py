@@ -1,0 +1,91 @@
+"""Building the python-telegram-bot Application: the one place where everything is wired."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.commands import bot_commands
+from bot.db.migrate import upgrade
+from bot.handlers import register
+from bot.runtime import RUNTIME_KEY, Runtime, get_runtime
+
+log = logging.getLogger(__name__)
+
+# Any well-formed token works against the local Telegram; it never leaves the process.
+LOCAL_TOKEN = "1000000001:local-telegram-token"
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Bring the database schema up to date and publish the command menu."""
+    runtime = get_runtime(application)
+    await upgrade(runtime.settings.database_url)
+    await application.bot.set_my_commands(bot_commands())
+    log.info(
+        "Glutebot is ready as @%s (database: %s)",
+        application.bot.username,
+        runtime.settings.database_label,
+    )
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Close the database when the application stops."""
+    await get_runtime(application).close()
+
+
+def build_application(
+    runtime: Runtime,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limited: bool = False,
+) -> Application:  # type: ignore[type-arg]
+    """The real Application with Glutebot's handlers.
+
+    Without `request` it talks HTTP to Telegram (or TELEGRAM_API_BASE_URL); with one (the
+    local Telegram's) it stays in-process. `rate_limited` adds PTB's AIORateLimiter, which
+    keeps a real bot under Telegram's flood limits.
+    """
+    token = runtime.settings.token or LOCAL_TOKEN
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(runtime.settings.telegram_api_base_url)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    if rate_limited:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    application = builder.build()
+    application.bot_data[RUNTIME_KEY] = runtime
+    register(application)
+    return application
+
+
+async def start_application(application: Application, *, poll_timeout: float = 10) -> None:  # type: ignore[type-arg]
+    """Start what `run_polling` starts, inside an already running event loop.
+
+    The console, the tests and the benchmarks use this with the local Telegram; the
+    production path is `Application.run_polling`, which does the same steps itself.
+    """
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0, timeout=poll_timeout)
+    await application.start()
+
+
+async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop polling, finish handlers, and close the database: `start_application` undone."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

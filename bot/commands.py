@@ -1,0 +1,20 @@
+"""The commands users see in Telegram's menu and in /help: one list for both."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Start or restart your glute coaching"),
+    ("help", "What I can do and how to talk to me"),
+)
+
+
+def bot_commands() -> list[BotCommand]:
+    """The menu for setMyCommands."""
+    return [BotCommand(name, description) for name, description in COMMANDS]
+
+
+def help_lines() -> str:
+    """One line per command, for /help."""
+    return "\n".join(f"/{name} - {description}" for name, description in COMMANDS)
