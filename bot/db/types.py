@@ -36,8 +36,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# JSONB on PostgreSQL: binary, comparable with `=`, indexable; plain JSON text on SQLite.
-JSONDocument: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+def json_document() -> TypeEngine[Any]:
+    """JSONB on PostgreSQL (binary, comparable, indexable), JSON text on SQLite.
+
+    Python None is SQL NULL, never the JSON text "null". A new instance on every call:
+    `MutableDict.as_mutable` attaches itself to every column sharing one type instance.
+    """
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
 
 # A surrogate key that never runs out on PostgreSQL; on SQLite only INTEGER PRIMARY KEY
 # is the auto-numbered rowid, and it is 64-bit there anyway.

@@ -1,0 +1,136 @@
+"""Reading and writing users and processed updates; every function takes an AsyncSession.
+
+Functions flush but never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, Insert, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    Nudge,
+    ProcessedUpdate,
+    Report,
+    Screen,
+    ScreenAnswer,
+    User,
+    UserSettings,
+)
+
+
+async def upsert_user(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    chat_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+) -> tuple[User, bool]:
+    """The user, created with default settings on first sight (True) or refreshed (False).
+
+    A known user gets the current chat id, names and language, and `last_seen_at = now`;
+    their state and settings are left alone. Safe when two updates from a new user race.
+    """
+    profile = {
+        "chat_id": chat_id,
+        "first_name": first_name,
+        "username": username,
+        "language_code": language_code,
+    }
+    inserted = await session.execute(
+        _insert_ignoring_duplicates(session, User)
+        .values(id=user_id, created_at=now, updated_at=now, last_seen_at=now, **profile)
+        .returning(User.id)
+    )
+    created = inserted.first() is not None
+    if created:
+        await session.execute(
+            _insert_ignoring_duplicates(session, UserSettings).values(user_id=user_id)
+        )
+    else:
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(updated_at=now, last_seen_at=now, **profile)
+            .execution_options(synchronize_session=False)
+        )
+    user = await session.get(User, user_id, populate_existing=True)
+    assert user is not None  # inserted or updated above, in this transaction
+    return user, created
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    """The user with their settings, or None if the bot has never seen them."""
+    return await session.get(User, user_id)
+
+
+async def mark_update_processed(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record a Telegram update id: True the first time, False if it was already recorded.
+
+    Race-safe: of two transactions recording the same id, exactly one gets True once both
+    commit (the other waits for the first and then finds the row).
+    """
+    result = await session.execute(
+        _insert_ignoring_duplicates(session, ProcessedUpdate)
+        .values(update_id=update_id, processed_at=now)
+        .returning(ProcessedUpdate.update_id)
+    )
+    return result.first() is not None
+
+
+async def prune_processed_updates(session: AsyncSession, older_than: datetime) -> int:
+    """Forget update ids processed before `older_than`; returns how many were forgotten."""
+    result = await session.execute(
+        delete(ProcessedUpdate)
+        .where(ProcessedUpdate.processed_at < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+async def count_rows_for_user(session: AsyncSession, user_id: int) -> dict[str, int]:
+    """How many rows each table holds about the user, by table name.
+
+    Covers every table with personal data; `processed_updates` holds only Telegram update
+    ids and times, nothing that names a person.
+    """
+    counts = {
+        User.__tablename__: select(func.count()).where(User.id == user_id),
+        UserSettings.__tablename__: select(func.count()).where(UserSettings.user_id == user_id),
+        Screen.__tablename__: select(func.count()).where(Screen.user_id == user_id),
+        ScreenAnswer.__tablename__: select(func.count())
+        .select_from(ScreenAnswer)
+        .join(Screen, ScreenAnswer.screen_id == Screen.id)
+        .where(Screen.user_id == user_id),
+        Nudge.__tablename__: select(func.count()).where(Nudge.user_id == user_id),
+        Report.__tablename__: select(func.count()).where(Report.user_id == user_id),
+    }
+    return {table: (await session.scalar(query)) or 0 for table, query in counts.items()}
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> bool:
+    """Erase the user and, by ON DELETE CASCADE, everything about them; False if unknown."""
+    result = await session.execute(delete(User).where(User.id == user_id))
+    return _rowcount(result) > 0
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing()
+    raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)  # DML results always are
+    return result.rowcount
