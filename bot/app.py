@@ -59,14 +59,15 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        # PTB types the builder for no rate limiter; AIORateLimiter is its own documented one.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[RUNTIME_KEY] = runtime
     register(application)
     return application
 
 
-async def start_application(application: Application, *, poll_timeout: float = 10) -> None:  # type: ignore[type-arg]
+async def start_application(application: Application, *, poll_timeout: int = 10) -> None:  # type: ignore[type-arg]
     """Start what `run_polling` starts, inside an already running event loop.
 
     The console, the tests and the benchmarks use this with the local Telegram; the

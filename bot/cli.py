@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from sqlalchemy.exc import DBAPIError, OperationalError
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.clock import SystemClock
@@ -23,12 +22,16 @@ log = logging.getLogger(__name__)
 class Problem(click.ClickException):
     """A mistake or outage the operator can fix: one line on stderr, no traceback."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = 1
 
     def show(self, file: object = None) -> None:
         click.echo(f"glutebot: {self.message}", err=True)
+
+
+class SettingsProblem(Problem):
+    """A missing or wrong setting: exit code 2, like a usage error."""
+
+    exit_code = 2
 
 
 def _settings() -> Settings:
@@ -36,7 +39,7 @@ def _settings() -> Settings:
         return load_settings()
     except ConfigError as exc:
         lines = str(exc).splitlines()
-        raise Problem("configuration problem: " + "; ".join(lines), exit_code=2) from None
+        raise SettingsProblem("configuration problem: " + "; ".join(lines)) from None
 
 
 def _explain_startup_failure(exc: BaseException, settings: Settings) -> NoReturn:
@@ -84,17 +87,30 @@ def run() -> None:
 
     settings = _settings()
     if not settings.token:
-        raise Problem(
-            "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather, or try `glutebot console`",
-            exit_code=2,
+        raise SettingsProblem(
+            "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather, or try `glutebot console`"
         )
     configure_logging(settings.log_level, settings.token)
-    application = build_application(Runtime.open(settings, SystemClock()), rate_limited=True)
     log.info("Starting Glutebot (polling) against %s", settings.telegram_api_base_url)
+    try:
+        username = asyncio.run(_preflight(settings, settings.token))
+    except Exception as exc:
+        _explain_startup_failure(exc, settings)
+    log.info("Connected to the Bot API as @%s", username)
+    application = build_application(Runtime.open(settings, SystemClock()), rate_limited=True)
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     except Exception as exc:
         _explain_startup_failure(exc, settings)
+
+
+async def _preflight(settings: Settings, token: str) -> str:
+    """Migrate the database and check the token, so start-up problems are one clear line."""
+    from bot.db.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    async with Bot(token, base_url=settings.telegram_api_base_url) as probe:
+        return probe.username
 
 
 @cli.command()
@@ -169,5 +185,5 @@ def main() -> None:
     cli(prog_name="glutebot")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":
+    main()

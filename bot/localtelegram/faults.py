@@ -1,0 +1,65 @@
+"""Failures a test asks for: the next few matching calls fail the way Telegram sometimes does."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from bot.localtelegram.protocol import ApiError, NoResponse, forbidden, too_many_requests
+
+FaultKind = Literal["server_error", "timeout", "blocked", "flood"]
+
+
+@dataclass(slots=True)
+class Fault:
+    """One requested failure and how many more calls it will hit."""
+
+    kind: FaultKind
+    chat_id: int | None
+    times: int
+    retry_after: int
+
+    def matches(self, chat_id: int | None) -> bool:
+        """Whether a call into `chat_id` is one this fault hits."""
+        return self.chat_id is None or self.chat_id == chat_id
+
+    def error(self) -> ApiError | NoResponse:
+        """What the failing call experiences."""
+        if self.kind == "server_error":
+            return ApiError(500, "Internal Server Error")
+        if self.kind == "blocked":
+            return forbidden("bot was blocked by the user")
+        if self.kind == "flood":
+            return too_many_requests(self.retry_after)
+        return NoResponse()
+
+
+class FaultPlan:
+    """The failures still to come, by Bot API method."""
+
+    def __init__(self) -> None:
+        self._by_method: defaultdict[str, list[Fault]] = defaultdict(list)
+
+    def add(
+        self, method: str, kind: FaultKind, chat_id: int | None, times: int, retry_after: int
+    ) -> None:
+        """Make the next `times` calls of `method` (into `chat_id`, or any chat) fail."""
+        if kind not in get_args(FaultKind):
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {get_args(FaultKind)}")
+        if times < 1 or retry_after < 1:
+            raise ValueError("times and retry_after must be at least 1")
+        self._by_method[method.lower()].append(Fault(kind, chat_id, times, retry_after))
+
+    def take(self, method: str, chat_id: int | None) -> Fault | None:
+        """The fault this call runs into, if any, counting it as used."""
+        faults = self._by_method.get(method.lower())
+        if not faults:
+            return None
+        for fault in faults:
+            if fault.matches(chat_id):
+                fault.times -= 1
+                if fault.times == 0:
+                    faults.remove(fault)
+                return fault
+        return None
