@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/glutebot
+	@$(BIN)/glutebot
 
 test: lint typecheck pytest
 
