@@ -6,6 +6,8 @@ from telegram import BotCommand
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Start or restart your glute coaching"),
+    ("rescreen", "Retake the screen and update your programme"),
+    ("cancel", "Stop the screen you are in the middle of"),
     ("help", "What I can do and how to talk to me"),
 )
 

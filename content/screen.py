@@ -72,6 +72,10 @@ class ProgrammeFlag(StrEnum):
 # at the bottom (traffic light in COACHING.md: 4-5 amber, 6+ red; "at rest" is stricter).
 GENTLE_PAIN = 7
 AMBER_PAIN = 4
+# Nudge spacing: a break every 30-60 minutes helps (COACHING.md), but pushed prompts wear
+# off, so we default to every 60-90 minutes and never go below 30 or above 4 hours.
+MIN_INTERVAL = 30
+MAX_INTERVAL = 240
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,15 @@ class NudgeWindow:
     """When the user is happy to be nudged, in their local time."""
 
     start: time = time(9, 0)
-    end: time = time(17, 30)
-    per_day: int = 4
+    end: time = time(18, 0)
+    every_minutes: int = 75
     weekends: bool = False
 
     def __post_init__(self) -> None:
-        if not 1 <= self.per_day <= 12:
-            raise ValueError("per_day must be between 1 and 12")
-        if self.start == self.end:
-            raise ValueError("the nudge window cannot be empty")
+        if not MIN_INTERVAL <= self.every_minutes <= MAX_INTERVAL:
+            raise ValueError(f"every_minutes must be {MIN_INTERVAL}-{MAX_INTERVAL}")
+        if self.start >= self.end:
+            raise ValueError("the nudge window must start before it ends")
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class ScreenAnswers:
     pain_now: int = 0
     pain_sites: frozenset[PainSite] = frozenset()
     red_flags: frozenset[RedFlag] = frozenset()
+    cleared_by_clinician: bool = False  # the user says a clinician checked the red flags
     squeeze_test: Mapping[Side, SqueezeResult] = field(default_factory=dict)
     prone_test: Mapping[Side, ProneResult] = field(default_factory=dict)
     anchors: frozenset[Anchor] = frozenset()
@@ -124,7 +129,7 @@ class Programme:
     flags: frozenset[ProgrammeFlag]
     explanation: tuple[str, ...]
     weaker_side: Side | None
-    suggested_nudges_per_day: int
+    suggested_interval_minutes: int
 
     @property
     def gentle_only(self) -> bool:
@@ -164,13 +169,13 @@ def starting_programme(answers: ScreenAnswers, library: Library | None = None) -
         flags=flags,
         explanation=_explain(answers, flags, focus, mix, library.ladder(Track.ACTIVATION), levels),
         weaker_side=weaker_side(answers),
-        suggested_nudges_per_day=suggested_nudges_per_day(answers.sitting_hours),
+        suggested_interval_minutes=suggested_interval_minutes(answers.sitting_hours),
     )
 
 
 def _flags(answers: ScreenAnswers) -> frozenset[ProgrammeFlag]:
     flags: set[ProgrammeFlag] = set()
-    if answers.red_flags:
+    if answers.red_flags and not answers.cleared_by_clinician:
         flags.add(ProgrammeFlag.SEE_CLINICIAN_FIRST)
         if is_urgent(answers.red_flags):
             flags.add(ProgrammeFlag.URGENT_SAME_DAY)
@@ -229,7 +234,7 @@ def _mix(
 def _start_level(
     ladder: Ladder, track: Track, answers: ScreenAnswers, flags: frozenset[ProgrammeFlag]
 ) -> int:
-    if flags or answers.pain_now >= AMBER_PAIN:
+    if flags or answers.pain_now >= AMBER_PAIN or answers.cleared_by_clinician:
         return 1
     if track is Track.ACTIVATION:
         if any(r is not SqueezeResult.GLUTE_ONLY for r in _all_sides(answers.squeeze_test)):
@@ -265,9 +270,13 @@ def _top_level_of(ladder: Ladder, load: Load) -> int:
     return max((r.level for r in ladder.rungs if r.load is load), default=1)
 
 
-def suggested_nudges_per_day(sitting_hours: int) -> int:
-    """About one nudge per two hours of sitting, between 2 and 5 (nudges wear off)."""
-    return min(5, max(2, round(sitting_hours / 2)))
+def suggested_interval_minutes(sitting_hours: int) -> int:
+    """Minutes between nudges: every hour for long sitters, up to every 90 minutes."""
+    if sitting_hours >= 8:
+        return 60
+    if sitting_hours >= 5:
+        return 75
+    return 90
 
 
 _Result = TypeVar("_Result", "SqueezeResult", "ProneResult")
@@ -317,6 +326,11 @@ def _explain(
     if ProgrammeFlag.SEE_CLINICIAN_FIRST in flags:
         return referral_lines(answers.red_flags)
     lines: list[str] = []
+    if answers.cleared_by_clinician and answers.red_flags:
+        lines.append(
+            "A clinician has cleared you to exercise, so we start at the first step of every "
+            "ladder and build up from there."
+        )
     if ProgrammeFlag.GENTLE_ACTIVATION_ONLY in flags:
         lines.append(
             f"Your pain is {answers.pain_now}/10 right now, so we keep to gentle glute wake-ups "

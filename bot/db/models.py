@@ -135,6 +135,11 @@ class UserSettings(Base):
         MutableDict.as_mutable(json_document()), default=dict
     )  # track -> level
     disclaimer_shown: Mapped[bool] = mapped_column(default=False)
+    # From the latest confirmed screen: tracks mixed in beside the focus, gentle
+    # activation only (high pain at rest), and the side that needs more work.
+    mix: Mapped[list[str]] = mapped_column(MutableList.as_mutable(json_document()), default=list)
+    gentle_only: Mapped[bool] = mapped_column(default=False)
+    weaker_side: Mapped[str | None] = mapped_column(String)
 
 
 class Screen(Base):

@@ -1,4 +1,4 @@
-"""/start, /help and friendly answers to everything the bot does not understand yet."""
+"""/help, typed messages and locations, and friendly answers to what the bot does not know."""
 
 from __future__ import annotations
 
@@ -8,27 +8,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.commands import help_lines
-from bot.runtime import runtime_of
-from bot.services.users import record_visit
+from bot.handlers import onboarding
 
 log = logging.getLogger(__name__)
 
-WELCOME = (
-    "Hi {name}! I'm Glutebot, your pocket coach for glutes that long sitting has "
-    "switched off.\n\n"
-    "The idea: small, frequent nudges beat a few hard workouts. Here's one to try "
-    "right away, next time you get up from your chair:\n"
-    "1. Scoot to the front edge of the seat.\n"
-    "2. Set your heels under your knees, or a little behind them.\n"
-    "3. Squeeze your bottom first, then press through your heels to stand.\n"
-    "It should feel harder than usual. That means the glutes are doing the work.\n\n"
-    "Send /help to see what I can do."
-)
-WELCOME_BACK = (
-    "Welcome back, {name}! Good to see you again.\n"
-    "Remember the chair trick: edge of the seat, heels under the knees, squeeze, then "
-    "stand. Send /help to see what I can do."
-)
 HELP = "Here's what I understand:\n{commands}\n\nTap the menu button to see these any time."
 UNKNOWN_COMMAND = "I don't know {command}. Here's what I understand:\n{commands}"
 NOT_UNDERSTOOD = (
@@ -36,16 +19,6 @@ NOT_UNDERSTOOD = (
     "understand:\n{commands}"
 )
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greet the user, new or returning, and remember them."""
-    message, person = update.effective_message, update.effective_user
-    if message is None or person is None:
-        return
-    created = await record_visit(runtime_of(context), person, message.chat_id)
-    template = WELCOME if created else WELCOME_BACK
-    await message.reply_text(template.format(name=person.first_name))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -61,6 +34,18 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     command = (message.text or "/").split()[0].split("@")[0]
     await message.reply_text(UNKNOWN_COMMAND.format(command=command, commands=help_lines()))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A typed message: an answer to the screen when one is open, else a friendly pointer."""
+    if not await onboarding.typed_answer(update, context):
+        await not_understood(update, context)
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared location: the time zone answer when asked for, else a friendly pointer."""
+    if not await onboarding.shared_location(update, context):
+        await not_understood(update, context)
 
 
 async def not_understood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

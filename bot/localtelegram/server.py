@@ -294,6 +294,10 @@ class LocalTelegram:
         self._updates.insert(position, update)
         self._updates_arrived.notify()
 
+    def is_answered(self, callback_query_id: str) -> bool:
+        """True once the bot has answered this button press (answerCallbackQuery)."""
+        return callback_query_id not in self._open_queries
+
     def open_callback_query(self, chat: Chat, message: ChatMessage) -> str:
         """A new callback query id for a button press; the bot answers it by this id."""
         query_id = str(next(self._query_ids))

@@ -121,6 +121,29 @@ class LocalUser:
         }
         return self._telegram.push_update("callback_query", query)
 
+    async def tap(
+        self,
+        button: str | None = None,
+        *,
+        callback_data: str | None = None,
+        message: ChatMessage | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per call reads best in tests
+    ) -> ChatMessage:
+        """Press a button and wait until the bot has answered the press.
+
+        Returns the pressed message as it is then (edited, if the bot edited it). Bots that
+        answer the press last, after their edits and replies, make this a full round trip.
+        """
+        update = await self.press(button, callback_data=callback_data, message=message)
+        query = update["callback_query"]
+        await self.wait_for(
+            lambda: self._telegram.is_answered(query["id"]),
+            timeout,
+            what=f"an answer to the press of {button or callback_data!r}",
+        )
+        pressed = query["message"]["message_id"]
+        return next(m for m in reversed(self.chat.bot_messages) if m.message_id == pressed)
+
     def block(self) -> None:
         """Block the bot: sends to this chat now fail with 403, and the bot is told."""
         if not self.chat.blocked:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import COMMANDS
 from bot.localtelegram import LocalTelegram, serve_http
 
 GLUTEBOT = str(Path(sys.executable).parent / "glutebot")
@@ -158,7 +159,7 @@ async def test_run_answers_start_on_a_bot_api_server_over_loopback(tmp_path: Pat
         await pat.send("/start")
         reply = await pat.next_reply(timeout=60)
         assert reply.text.startswith("Hi Pat!")
-        assert [c["command"] for c in telegram.commands] == ["start", "help"]
+        assert [c["command"] for c in telegram.commands] == [name for name, _ in COMMANDS]
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)

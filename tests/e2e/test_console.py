@@ -75,8 +75,8 @@ async def test_console_numbers_buttons_presses_them_and_saves_files(
         bot.application.add_handler(CallbackQueryHandler(demo_pressed))
         chat = ConsoleChat(telegram, 1001, "Alex", tmp_path / "files", out)
 
-        assert await chat.handle_line("/start")
-        await shows(out, "Glutebot: Hi Alex!")
+        assert await chat.handle_line("/help")
+        await shows(out, "Glutebot: Here's what I understand:")
 
         await chat.handle_line("/demo")
         await shows(out, "   [1] Done  [2] Skip")

@@ -15,8 +15,9 @@ async def test_start_greets_a_new_user_by_name_and_remembers_them(bot: RunningBo
     alex = bot.telegram.user(4242, "Alex", username="alex_sits")
     await alex.send("/start")
     reply = await alex.next_reply()
-    assert "Hi Alex!" in reply.text
-    assert "heels under your knees" in reply.text
+    assert reply.text.startswith("Hi Alex!")
+    assert "coach, not a clinician" in reply.text  # the one-time note comes first
+    assert (await alex.next_reply()).text.startswith("1/")  # then the first question
 
     async with bot.runtime.sessions() as session:
         stored = await get_user(session, 4242)
@@ -27,9 +28,11 @@ async def test_start_greets_a_new_user_by_name_and_remembers_them(bot: RunningBo
 async def test_second_start_is_a_welcome_back(bot: RunningBot) -> None:
     sam = bot.telegram.user(7, "Sam")
     await sam.send("/start")
-    await sam.next_reply()
+    await sam.replies(2)
     await sam.send("/start")
-    assert (await sam.next_reply()).text.startswith("Welcome back, Sam!")
+    back, question = await sam.replies(2)
+    assert back.text == "Welcome back, Sam! Let's pick up where we left off."
+    assert question.text.startswith("1/13  What brings you here?")
 
 
 async def test_help_lists_every_command(bot: RunningBot) -> None:
@@ -65,9 +68,10 @@ async def test_any_other_message_gets_a_helpful_reply(bot: RunningBot) -> None:
 async def test_many_users_at_once_each_get_their_own_greeting(bot: RunningBot) -> None:
     people = [bot.telegram.user(100 + n, f"Person{n}") for n in range(25)]
     await asyncio.gather(*(person.send("/start") for person in people))
-    replies = await asyncio.gather(*(person.next_reply() for person in people))
-    for n, reply in enumerate(replies):
-        assert reply.text.startswith(f"Hi Person{n}!")
+    replies = await asyncio.gather(*(person.replies(2) for person in people))
+    for n, (greeting, question) in enumerate(replies):
+        assert greeting.text.startswith(f"Hi Person{n}!")
+        assert question.text.startswith("1/13")
 
 
 async def test_a_restart_on_the_same_database_keeps_the_user(
@@ -78,6 +82,7 @@ async def test_a_restart_on_the_same_database_keeps_the_user(
         robin = telegram.user(55, "Robin")
         await robin.send("/start")
         assert (await robin.next_reply()).text.startswith("Hi Robin!")
+        await robin.next_reply()
     async with running_bot(database_url, tmp_path, telegram=telegram):
         await robin.send("/start")
         assert (await robin.next_reply()).text.startswith("Welcome back, Robin!")
@@ -103,4 +108,5 @@ async def test_a_redelivered_update_is_handled_once(database_url: str, tmp_path:
         await mia.send("/start")
         # Updates are handled in order: a second /help answer would arrive before this one.
         assert (await mia.next_reply()).text.startswith("Hi Mia!")
-        assert len(mia.messages) == 2
+        await mia.next_reply()
+        assert len(mia.messages) == 3  # one /help answer, then greeting and first question

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, inspect
+from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.engine import Connection
 
-from bot.db.engine import create_engine
+from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import alembic_config, current_revision, downgrade, upgrade
 from bot.db.models import Base
+from bot.db.repo import get_user
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -67,5 +69,43 @@ async def test_migrated_schema_matches_models(database_url: str) -> None:
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(_schema_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrading_from_0001_keeps_users_and_fills_the_new_programme_columns(
+    database_url: str,
+) -> None:
+    await upgrade(database_url, "0001")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, chat_id, first_name, state, created_at, updated_at,"
+                    " last_seen_at) VALUES (5, 5, 'Old', 'active', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO user_settings (user_id, timezone, window_start, window_end,"
+                    " nudge_interval_minutes, weekends, anchors, equipment, levels,"
+                    " disclaimer_shown) VALUES (5, 'Europe/Berlin', 540, 1080, 75, false,"
+                    " '[]', '[\"band\"]', '{\"activation\": 2}', true)"
+                )
+            )
+        await upgrade(database_url)
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            user = await get_user(session, 5)
+        assert user is not None
+        assert (user.settings.timezone, user.settings.equipment) == ("Europe/Berlin", ["band"])
+        assert (user.settings.mix, user.settings.gentle_only, user.settings.weaker_side) == (
+            [],
+            False,
+            None,
+        )
     finally:
         await engine.dispose()

@@ -21,7 +21,7 @@ from content.screen import (
     SqueezeResult,
     glutes_lead,
     starting_programme,
-    suggested_nudges_per_day,
+    suggested_interval_minutes,
     weaker_side,
 )
 from content.vocabulary import Anchor, Equipment, Load, Side, Track
@@ -177,9 +177,10 @@ class TestFocusAndLevels:
         )
 
     def test_nudge_suggestion_follows_sitting_hours(self) -> None:
-        assert suggested_nudges_per_day(2) == 2
-        assert suggested_nudges_per_day(8) == 4
-        assert suggested_nudges_per_day(14) == 5
+        assert suggested_interval_minutes(2) == 90
+        assert suggested_interval_minutes(6) == 75
+        assert suggested_interval_minutes(8) == 60
+        assert suggested_interval_minutes(14) == 60
 
 
 class TestAnswersValidation:
@@ -189,7 +190,7 @@ class TestAnswersValidation:
         with pytest.raises(ValueError):
             ScreenAnswers(sitting_hours=25)
         with pytest.raises(ValueError):
-            NudgeWindow(per_day=0)
+            NudgeWindow(every_minutes=10)
         with pytest.raises(ValueError):
             NudgeWindow(start=time(9), end=time(9))
 
@@ -235,3 +236,22 @@ def test_every_programme_is_safe_and_explained(library: Library, screen: ScreenA
         assert rung.load is not Load.BARBELL  # nobody starts under a barbell
         if not glutes_lead(screen):
             assert rung.load is Load.BODYWEIGHT
+
+
+class TestClearedByClinician:
+    def test_cleared_red_flags_start_a_programme_at_the_bottom_of_every_ladder(self) -> None:
+        flagged = answers(
+            red_flags=frozenset({RedFlag.TRAUMA}), experience=Experience.REGULAR, **CLEAN
+        )
+        assert starting_programme(flagged).see_clinician_first
+        cleared = starting_programme(
+            answers(
+                red_flags=frozenset({RedFlag.TRAUMA}),
+                cleared_by_clinician=True,
+                experience=Experience.REGULAR,
+                **CLEAN,
+            )
+        )
+        assert not cleared.see_clinician_first and not cleared.urgent
+        assert set(cleared.levels.values()) == {1}
+        assert cleared.explanation[0].startswith("A clinician has cleared you")

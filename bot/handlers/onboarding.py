@@ -1,0 +1,187 @@
+"""/start, /rescreen, /cancel and every tap or typed answer during the onboarding screen."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import User as TelegramUser
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.db.models import UserState
+from bot.db.repo import upsert_user
+from bot.runtime import runtime_of
+from bot.services.onboarding import DISCLAIMER, Onboarding, Outcome, Screenful
+
+T = TypeVar("T")
+
+WELCOME = (
+    "Hi {name}! I'm Glutebot. Long hours of sitting switch the glutes off, and I help wake "
+    "them up with small, frequent nudges through your day.\n\n"
+    "Let's set you up: a few quick questions and two simple self-tests, about two minutes. "
+    "Tap the buttons or type your answers; « Back fixes a slip, and /cancel stops."
+)
+RESUME = "Welcome back, {name}! Let's pick up where we left off."
+WELCOME_BACK = (
+    "Welcome back, {name}! Your programme is running. Send /rescreen to redo the screen, "
+    "or /help to see what I can do."
+)
+RESCREEN = (
+    "Let's redo the screen. Your current programme keeps going until you confirm the new one."
+)
+CANCELLED = "Okay, I've stopped the questions. Send /start whenever you want to pick them up."
+NOTHING_TO_CANCEL = "There's nothing to cancel right now. Send /help to see what I can do."
+
+
+def keyboard(screenful: Screenful) -> InlineKeyboardMarkup | None:
+    """The screenful's buttons as a Telegram inline keyboard."""
+    if not screenful.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+            for row in screenful.buttons
+        ]
+    )
+
+
+async def send(message: Message, screenful: Screenful) -> None:
+    await message.reply_text(screenful.text, reply_markup=keyboard(screenful))
+
+
+async def _in_screen(
+    context: ContextTypes.DEFAULT_TYPE,
+    person: TelegramUser,
+    chat_id: int,
+    act: Callable[[Onboarding], Awaitable[T]],
+) -> T:
+    """Run `act` on the user's screens in one transaction (committed before any sending)."""
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        user, _ = await upsert_user(
+            session,
+            user_id=person.id,
+            chat_id=chat_id,
+            first_name=person.first_name,
+            username=person.username,
+            language_code=person.language_code,
+            now=runtime.clock.now(),
+        )
+        flow = await Onboarding.load(runtime, session, user)
+        return await act(flow)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet, and start, resume or report on the screen."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None:
+        return
+
+    async def decide(flow: Onboarding) -> list[Screenful]:
+        name = person.first_name
+        if flow.screen is not None:
+            resumed = flow.resume()
+            return [Screenful(RESUME.format(name=name)), *([resumed] if resumed else [])]
+        if flow.user.state is UserState.ACTIVE:
+            return [Screenful(WELCOME_BACK.format(name=name))]
+        greeting = WELCOME.format(name=name)
+        if not flow.user.settings.disclaimer_shown:
+            greeting += "\n\n" + DISCLAIMER
+            flow.user.settings.disclaimer_shown = True
+        return [Screenful(greeting), await flow.begin()]
+
+    for screenful in await _in_screen(context, person, message.chat_id, decide):
+        await send(message, screenful)
+
+
+async def rescreen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take the screen again; the earlier one is kept."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None:
+        return
+
+    async def decide(flow: Onboarding) -> list[Screenful]:
+        first = await flow.begin()
+        if flow.previous is None:
+            return [first]
+        return [Screenful(RESCREEN), first]
+
+    for screenful in await _in_screen(context, person, message.chat_id, decide):
+        await send(message, screenful)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop the screen in progress."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None:
+        return
+
+    async def decide(flow: Onboarding) -> bool:
+        return flow.cancel()
+
+    cancelled = await _in_screen(context, person, message.chat_id, decide)
+    await message.reply_text(CANCELLED if cancelled else NOTHING_TO_CANCEL)
+
+
+async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on a screen button: answer it and show the next step in place."""
+    query, person = update.callback_query, update.effective_user
+    if query is None or person is None or query.data is None:
+        return
+    chat_id = query.message.chat.id if query.message else person.id
+
+    async def decide(flow: Onboarding) -> Outcome:
+        return await flow.press(query.data or "")
+
+    outcome = await _in_screen(context, person, chat_id, decide)
+    if outcome.show is not None:
+        try:
+            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
+        except BadRequest as error:
+            if "not modified" not in error.message:
+                raise
+    for screenful in outcome.after:
+        await context.bot.send_message(chat_id, screenful.text, reply_markup=keyboard(screenful))
+    # Answered last, so the spinner on the button stops once everything is on screen.
+    await query.answer(outcome.toast)
+
+
+async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Answer the screen with a typed message; False when no screen is open."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None or message.text is None:
+        return False
+    text = message.text
+
+    async def decide(flow: Onboarding) -> Outcome | None:
+        return await flow.typed(text)
+
+    outcome = await _in_screen(context, person, message.chat_id, decide)
+    if outcome is None:
+        return False
+    await _reply(message, outcome)
+    return True
+
+
+async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Answer the time zone question with a shared location; False when not asked."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None or message.location is None:
+        return False
+    latitude, longitude = message.location.latitude, message.location.longitude
+
+    async def decide(flow: Onboarding) -> Outcome | None:
+        return await flow.located(latitude, longitude)
+
+    outcome = await _in_screen(context, person, message.chat_id, decide)
+    if outcome is None:
+        return False
+    await _reply(message, outcome)
+    return True
+
+
+async def _reply(message: Message, outcome: Outcome) -> None:
+    for screenful in (*([outcome.show] if outcome.show else []), *outcome.after):
+        await send(message, screenful)

@@ -1,0 +1,1 @@
+"""The onboarding screen: questions, their order, and turning answers into a programme."""
