@@ -22,7 +22,8 @@ from bot.runtime import Runtime
 
 GUIDE = """\
 You are {name} (user id {user_id}), chatting with Glutebot through the local Telegram.
-Type a message and press Enter. Buttons appear as [1] [2] ...: type the number to press one.
+Type a message and press Enter. Buttons appear as [1] [2] ...: type the number to press one
+(where buttons are themselves numbers, like pain 0-10, typing the number presses that one).
 To send a number as a plain message while buttons are shown, start it with a quote: '12
 !location LAT LON shares a location, !help shows this again, !quit (or Ctrl-D) leaves.
 Clock speed: {speed}x. Log: {log_path}"""
@@ -107,10 +108,12 @@ class ConsoleChat:
             return True
         keyboard = self._open_keyboard()
         if keyboard is not None and text.isdigit():
-            buttons = self._numbered_buttons(keyboard)
-            number = int(text)
-            if 1 <= number <= len(buttons):
-                await self.user.press(buttons[number - 1][1], message=keyboard)
+            labels = [label for _, label in self._numbered_buttons(keyboard)]
+            if text in labels:  # buttons labelled with numbers (pain 0-10) win
+                await self.user.press(text, message=keyboard)
+                return True
+            if 1 <= int(text) <= len(labels):
+                await self.user.press(labels[int(text) - 1], message=keyboard)
                 return True
         await self.user.send(text)
         return True

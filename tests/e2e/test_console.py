@@ -8,10 +8,12 @@ import struct
 import zlib
 from pathlib import Path
 
+from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.console import ConsoleChat
+from bot.db.models import ScreenAnswer
 from bot.localtelegram import LocalTelegram
 from tests.e2e.harness import running_bot
 
@@ -116,3 +118,23 @@ async def test_a_quoted_number_is_sent_as_text_while_buttons_are_shown(
         await chat.handle_line("'1")
         await shows(out, "Glutebot: Thanks for writing!")
         assert telegram.user(1002).messages[0].buttons == [["Done", "Skip"]]
+
+
+async def test_buttons_labelled_with_numbers_are_pressed_by_their_label(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    telegram = LocalTelegram()
+    out = io.StringIO()
+    async with running_bot(sqlite_url, tmp_path, telegram=telegram) as bot:
+        chat = ConsoleChat(telegram, 1003, "Cy", tmp_path / "files", out)
+        for line in ["/start", "1", "4", "2", "4"]:  # up to the pain question
+            await chat.handle_line(line)
+            await asyncio.sleep(0.05)
+        await shows(out, "[1] 0  [2] 1  [3] 2  [4] 3")
+        await chat.handle_line("3")  # means pain 3, not the third button (pain 2)
+        await shows(out, "Where do you feel it?")
+        async with bot.runtime.sessions() as session:
+            pain = await session.scalar(
+                select(ScreenAnswer.answer).where(ScreenAnswer.step == "pain_now")
+            )
+        assert pain == 3
