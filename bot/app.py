@@ -9,6 +9,7 @@ from telegram.request import BaseRequest
 
 from bot.commands import bot_commands
 from bot.db.migrate import upgrade
+from bot.delivery.dispatcher import Dispatcher
 from bot.handlers import register
 from bot.runtime import RUNTIME_KEY, Runtime, get_runtime
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 # Any well-formed token works against the local Telegram; it never leaves the process.
 LOCAL_TOKEN = "1000000001:local-telegram-token"
+DISPATCHER_KEY = "dispatcher"
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -41,12 +43,14 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limited: bool = False,
+    deliver: bool = True,
 ) -> Application:  # type: ignore[type-arg]
-    """The real Application with Glutebot's handlers.
+    """The real Application with Glutebot's handlers and the delivery tick.
 
     Without `request` it talks HTTP to Telegram (or TELEGRAM_API_BASE_URL); with one (the
     local Telegram's) it stays in-process. `rate_limited` adds PTB's AIORateLimiter, which
-    keeps a real bot under Telegram's flood limits.
+    keeps replies under Telegram's flood limits. `deliver=False` leaves the tick out, for
+    tests that drive `dispatcher_of(application).tick()` themselves.
     """
     token = runtime.settings.token or LOCAL_TOKEN
     builder = (
@@ -64,7 +68,31 @@ def build_application(
     application = builder.build()
     application.bot_data[RUNTIME_KEY] = runtime
     register(application)
+    dispatcher = Dispatcher(application.bot, runtime)
+    application.bot_data[DISPATCHER_KEY] = dispatcher
+    if deliver:
+        assert application.job_queue is not None
+        every = runtime.settings.tick_seconds
+        application.job_queue.run_repeating(
+            dispatcher.run_job,
+            interval=every,
+            first=1.0,
+            name="delivery",
+            # A late tick still runs (coalesced into one); ticks never overlap.
+            job_kwargs={
+                "misfire_grace_time": int(every * 4) + 1,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
     return application
+
+
+def dispatcher_of(application: Application) -> Dispatcher:  # type: ignore[type-arg]
+    """The application's delivery dispatcher."""
+    dispatcher = application.bot_data[DISPATCHER_KEY]
+    assert isinstance(dispatcher, Dispatcher)
+    return dispatcher
 
 
 async def start_application(application: Application, *, poll_timeout: int = 10) -> None:  # type: ignore[type-arg]

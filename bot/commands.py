@@ -8,6 +8,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Start or restart your glute coaching"),
     ("rescreen", "Retake the screen and update your programme"),
     ("cancel", "Stop the screen you are in the middle of"),
+    ("pause", "Pause nudges: /pause 3, /pause until 24 dec"),
+    ("resume", "Start nudges again after a pause"),
     ("help", "What I can do and how to talk to me"),
 )
 

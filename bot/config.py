@@ -34,6 +34,10 @@ ENV_NAMES = {
     "log_level": "LOG_LEVEL",
     "admin_ids": "ADMIN_IDS",
     "data_dir": "GLUTEBOT_DATA_DIR",
+    "nudges_per_second": "NUDGES_PER_SECOND",
+    "tick_seconds": "TICK_SECONDS",
+    "missed_after_minutes": "MISSED_AFTER_MINUTES",
+    "claim_timeout_seconds": "CLAIM_TIMEOUT_SECONDS",
 }
 
 
@@ -58,6 +62,12 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     log_level: LogLevel = "INFO"
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Delivery: Telegram allows about 30 messages a second; nudges leave room for replies.
+    nudges_per_second: float = Field(default=29.0, gt=0, le=1000)
+    tick_seconds: float = Field(default=5.0, ge=0.5, le=300)
+    missed_after_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # A claimed message not recorded within this time belongs to a dispatcher that died.
+    claim_timeout_seconds: float = Field(default=120.0, ge=1, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

@@ -140,6 +140,9 @@ class UserSettings(Base):
     mix: Mapped[list[str]] = mapped_column(MutableList.as_mutable(json_document()), default=list)
     gentle_only: Mapped[bool] = mapped_column(default=False)
     weaker_side: Mapped[str | None] = mapped_column(String)
+    # Nudges sent since the user last reacted: the fatigue guard spaces nudges out from 3.
+    unanswered_streak: Mapped[int] = mapped_column(default=0)
+    editing: Mapped[str | None] = mapped_column(String(32))  # a /settings answer being typed
 
 
 class Screen(Base):
@@ -204,6 +207,9 @@ class Nudge(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    target_reps: Mapped[int | None]  # the dose's reps when it was sent, for reports
+    responded_at: Mapped[datetime | None]  # when the user first reacted to it
+    response: Mapped[str | None] = mapped_column(String(32))  # done, snoozed, skipped, not_now
 
 
 class Report(Base):

@@ -6,27 +6,39 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot.handlers import basics, onboarding
+from bot.handlers import basics, nudges, onboarding
 from bot.handlers.updates import skip_redelivered
 
-# Group -1 runs before everything else; the main handlers live in group 0.
-DEDUPE_GROUP = -1
+# Groups run in order: drop redelivered updates, welcome back users who had blocked the
+# bot, then the one handler in group 0 that answers.
+DEDUPE_GROUP = -2
+COMEBACK_GROUP = -1
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Attach every handler and the error handler to the application."""
     application.add_handler(TypeHandler(Update, skip_redelivered), group=DEDUPE_GROUP)
+    application.add_handler(
+        MessageHandler(filters.ALL, nudges.returning_user), group=COMEBACK_GROUP
+    )
     application.add_handler(CommandHandler("start", onboarding.start))
     application.add_handler(CommandHandler("rescreen", onboarding.rescreen))
     application.add_handler(CommandHandler("cancel", onboarding.cancel))
+    application.add_handler(CommandHandler("pause", nudges.pause))
+    application.add_handler(CommandHandler("resume", nudges.resume))
     application.add_handler(CommandHandler("help", basics.help_command))
     application.add_handler(CallbackQueryHandler(onboarding.on_press, pattern=r"^o:"))
+    application.add_handler(CallbackQueryHandler(nudges.on_press, pattern=r"^n:"))
+    application.add_handler(
+        ChatMemberHandler(nudges.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     new_message = filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(new_message & filters.COMMAND, basics.unknown_command))
     application.add_handler(MessageHandler(new_message & filters.TEXT, basics.on_text))

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram import User as TelegramUser
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.models import UserState
 from bot.db.repo import upsert_user
+from bot.messages import Screenful, keyboard
 from bot.runtime import runtime_of
-from bot.services.onboarding import DISCLAIMER, Onboarding, Outcome, Screenful
+from bot.services.onboarding import DISCLAIMER, Onboarding, Outcome
 
 T = TypeVar("T")
 
@@ -33,18 +34,6 @@ RESCREEN = (
 )
 CANCELLED = "Okay, I've stopped the questions. Send /start whenever you want to pick them up."
 NOTHING_TO_CANCEL = "There's nothing to cancel right now. Send /help to see what I can do."
-
-
-def keyboard(screenful: Screenful) -> InlineKeyboardMarkup | None:
-    """The screenful's buttons as a Telegram inline keyboard."""
-    if not screenful.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
-            for row in screenful.buttons
-        ]
-    )
 
 
 async def send(message: Message, screenful: Screenful) -> None:

@@ -16,6 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Screen, ScreenAnswer, ScreenStatus, User, UserState
+from bot.delivery import planner
+from bot.messages import Button, Screenful
+from bot.messages import rows as button_rows
 from bot.onboarding import questions as q
 from bot.onboarding.schedule import CHANGES, read_schedule
 from bot.onboarding.summary import (
@@ -25,6 +28,7 @@ from bot.onboarding.summary import (
     to_screen_answers,
 )
 from bot.runtime import Runtime
+from bot.services.nudging import per_minute
 from bot.timezones import local_time_label, resolve_zone_text, zone_for_location
 from content import (
     Programme,
@@ -46,20 +50,6 @@ DISCLAIMER = (
     "One thing first: I'm a coach, not a clinician. I can't diagnose anything, and when "
     "something hurts or worries you, a physiotherapist or doctor is the right person to see."
 )
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Screenful:
-    """One message: text and rows of inline buttons."""
-
-    text: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -393,6 +383,8 @@ class Onboarding:
         screen.completed_at = self.now
         screen.current_step = DONE
         self.user.state = UserState.ACTIVE
+        rate = self.runtime.settings.nudges_per_second
+        await planner.start_nudging(self.session, self.user, self.now, per_minute(rate))
         return Outcome(show=Screenful(self._confirmation(programme, schedule.describe())))
 
     # ---- rendering ---------------------------------------------------------------------------
@@ -419,14 +411,14 @@ class Onboarding:
         rows: list[tuple[Button, ...]] = []
         if question.kind is q.Kind.CHOICE:
             buttons = [self._button(screen, o.label, f"v.{o.value}") for o in question.options]
-            rows.extend(_rows(buttons, question.columns))
+            rows.extend(button_rows(buttons, question.columns))
         elif question.kind is q.Kind.MULTI:
             chosen = set(answers.get(question.key) or [])
             buttons = [
                 self._button(screen, ("✅ " if o.value in chosen else "") + o.label, f"t.{o.value}")
                 for o in question.options
             ]
-            rows.extend(_rows(buttons, question.columns))
+            rows.extend(button_rows(buttons, question.columns))
             finish = [self._button(screen, "Done", "done")]
             if question.none_option is not None:
                 finish.insert(0, self._button(screen, question.none_option.label, "none"))
@@ -548,10 +540,6 @@ class Onboarding:
             '"12 reps, pain 2", or tap the buttons.\n\n'
             "Send /rescreen to redo the screen, or /help to see everything I can do."
         )
-
-
-def _rows(buttons: list[Button], columns: int) -> list[tuple[Button, ...]]:
-    return [tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
 
 
 def _join(note: str, text: str) -> str:

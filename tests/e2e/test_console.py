@@ -72,8 +72,8 @@ async def test_console_numbers_buttons_presses_them_and_saves_files(
     telegram = LocalTelegram()
     out = io.StringIO()
     async with running_bot(sqlite_url, tmp_path, telegram=telegram) as bot:
-        bot.application.add_handler(CommandHandler("demo", demo_keyboard), group=-2)
-        bot.application.add_handler(CommandHandler("files", demo_files), group=-2)
+        bot.application.add_handler(CommandHandler("demo", demo_keyboard), group=-3)
+        bot.application.add_handler(CommandHandler("files", demo_files), group=-3)
         bot.application.add_handler(CallbackQueryHandler(demo_pressed))
         chat = ConsoleChat(telegram, 1001, "Alex", tmp_path / "files", out)
 
@@ -111,7 +111,7 @@ async def test_a_quoted_number_is_sent_as_text_while_buttons_are_shown(
     telegram = LocalTelegram()
     out = io.StringIO()
     async with running_bot(sqlite_url, tmp_path, telegram=telegram) as bot:
-        bot.application.add_handler(CommandHandler("demo", demo_keyboard), group=-2)
+        bot.application.add_handler(CommandHandler("demo", demo_keyboard), group=-3)
         chat = ConsoleChat(telegram, 1002, "Bo", tmp_path / "files", out)
         await chat.handle_line("/demo")
         await shows(out, "[1] Done")

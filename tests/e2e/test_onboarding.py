@@ -11,7 +11,7 @@ from bot.db.models import Screen, ScreenStatus, UserState
 from bot.db.repo import get_user
 from bot.localtelegram import LocalTelegram, LocalUser
 from bot.localtelegram.chat import ChatMessage
-from tests.e2e.harness import RunningBot, running_bot
+from tests.e2e.harness import RunningBot, forged_press, running_bot
 
 # A desk worker with no complications: every answer is one tap, the city is typed.
 TO_THE_MOMENTS = [
@@ -55,22 +55,6 @@ async def finish_screen(user: LocalUser, moments: list[str] | None = None) -> Ch
     await user.tap("Yes, that's right")
     await user.tap("✅ Sounds good")
     return await user.tap("Start my programme")
-
-
-async def forged_press(telegram: LocalTelegram, user: LocalUser, data: str) -> None:
-    """A button press carrying made-up callback data, as a tampered client could send."""
-    query_id = telegram.open_callback_query(user.chat, user.last)
-    telegram.push_update(
-        "callback_query",
-        {
-            "id": query_id,
-            "from": user.chat.user.as_user(),
-            "message": user.last.to_api(),
-            "chat_instance": "forged",
-            "data": data,
-        },
-    )
-    await user.wait_for(lambda: telegram.is_answered(query_id), what="an answer to the press")
 
 
 async def stored(bot: RunningBot, user_id: int):  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""Delivery: when nudges are due, and getting them to users through rate limits and faults."""
