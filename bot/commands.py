@@ -10,6 +10,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel", "Stop the screen you are in the middle of"),
     ("pause", "Pause nudges: /pause 3, /pause until 24 dec"),
     ("resume", "Start nudges again after a pause"),
+    ("settings", "Change your hours, rhythm, time zone and moments"),
     ("help", "What I can do and how to talk to me"),
 )
 

@@ -21,6 +21,19 @@ class Screenful:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What to do after a tap or a typed answer.
+
+    `show` replaces the tapped message (or is sent after a typed answer); `toast` is the
+    short notice on the tapped button; `after` are further messages to send.
+    """
+
+    show: Screenful | None = None
+    toast: str | None = None
+    after: tuple[Screenful, ...] = ()
+
+
 def keyboard(screenful: Screenful) -> InlineKeyboardMarkup | None:
     """The screenful's buttons as a Telegram inline keyboard (None when it has none)."""
     if not screenful.buttons:

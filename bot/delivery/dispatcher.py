@@ -16,7 +16,6 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import func, select
@@ -28,6 +27,7 @@ from telegram.ext import ContextTypes
 from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserState
 from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
+from bot.delivery.timing import local_moment
 from bot.messages import Screenful, keyboard
 from bot.runtime import Runtime
 from content import (
@@ -95,10 +95,11 @@ def profile_of(user: User) -> Profile:
 
 
 def pick_context(user: User, moment: datetime) -> PickContext:
-    """The user's local moment: desk during their window on weekdays, home otherwise."""
+    """The user's local moment: at the desk during their window on weekdays, else at home."""
     rhythm = planner.rhythm_of(user.settings)
-    local = moment.astimezone(ZoneInfo(rhythm.timezone))
+    local = local_moment(rhythm, moment)
     minutes = local.hour * 60 + local.minute
+    # Weekends are home time even for users who take nudges on weekends.
     working = local.weekday() < 5 and rhythm.window_start <= minutes < rhythm.window_end
     return PickContext(local_time=local.time(), weekday=local.weekday(), in_work_hours=working)
 

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.commands import help_lines
-from bot.handlers import onboarding
+from bot.handlers import onboarding, settings
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,17 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A typed message: an answer to the screen when one is open, else a friendly pointer."""
+    """A typed message: a setting being changed, an answer to the screen, or a pointer."""
+    if await settings.typed_answer(update, context):
+        return
     if not await onboarding.typed_answer(update, context):
         await not_understood(update, context)
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A shared location: the time zone answer when asked for, else a friendly pointer."""
+    if await settings.shared_location(update, context):
+        return
     if not await onboarding.shared_location(update, context):
         await not_understood(update, context)
 

@@ -35,20 +35,20 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with runtime.sessions.begin() as session:
         user = await get_user(session, update.effective_user.id)
         if user is None:
-            reaction = None
+            outcome = None
         else:
             nudges = Nudges(session, user, runtime.clock.now(), runtime.settings.nudges_per_second)
-            reaction = await nudges.press(query.data)
-    if reaction is None:
+            outcome = await nudges.press(query.data)
+    if outcome is None:
         await query.answer("That button has expired.")
         return
-    if reaction.show is not None:
+    if outcome.show is not None:
         try:
-            await query.edit_message_text(reaction.show.text, reply_markup=keyboard(reaction.show))
+            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
         except BadRequest as error:
             if "not modified" not in error.message:
                 raise
-    await query.answer(reaction.toast)  # last, so the spinner stops once all is on screen
+    await query.answer(outcome.toast)  # last, so the spinner stops once all is on screen
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

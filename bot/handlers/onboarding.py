@@ -12,9 +12,9 @@ from telegram.ext import ContextTypes
 
 from bot.db.models import UserState
 from bot.db.repo import upsert_user
-from bot.messages import Screenful, keyboard
+from bot.messages import Outcome, Screenful, keyboard
 from bot.runtime import runtime_of
-from bot.services.onboarding import DISCLAIMER, Onboarding, Outcome
+from bot.services.onboarding import DISCLAIMER, Onboarding
 
 T = TypeVar("T")
 

@@ -7,7 +7,6 @@ spaced nudges out, the usual rhythm comes back at once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from bot.db.models import (
 )
 from bot.delivery import compose, planner
 from bot.delivery.outbox import HISTORY
-from bot.messages import Screenful
+from bot.messages import Outcome, Screenful
 from bot.onboarding.questions import normalize
 
 BACK_TO_RHYTHM = "Good to hear from you: back to your usual rhythm."
@@ -52,14 +51,6 @@ MONTHS = {
 }
 
 
-@dataclass(frozen=True)
-class Reaction:
-    """The result of a tap on a nudge: the message as it should look now, and a toast."""
-
-    show: Screenful | None = None
-    toast: str | None = None
-
-
 def per_minute(rate: float) -> int:
     """How many messages a minute the schedule may hold (a little under the send rate)."""
     return max(1, int(rate * 60 * 0.95))
@@ -74,14 +65,14 @@ class Nudges:
         self.now = now
         self.per_minute = per_minute(rate)
 
-    async def press(self, data: str) -> Reaction:
+    async def press(self, data: str) -> Outcome:
         """Act on a nudge button: n:<nudge id>:<action>."""
         parts = data.split(":")
         if len(parts) != 3 or not parts[1].isdigit():
-            return Reaction(toast="That button has expired.")
+            return Outcome(toast="That button has expired.")
         nudge = await self.session.get(Nudge, int(parts[1]))
         if nudge is None or nudge.user_id != self.user.id or nudge.sent_at is None:
-            return Reaction(toast="That button has expired.")
+            return Outcome(toast="That button has expired.")
         action = parts[2]
         original = nudge.text or ""
         if nudge.kind is NudgeKind.MORNING_CHECK:
@@ -89,36 +80,36 @@ class Nudges:
         note = await self._engaged(nudge)
         answering = action in ("done", "later", "skip") or action.startswith(("r.", "z."))
         if answering and nudge.response is not None:
-            return Reaction(toast="Already noted.")
+            return Outcome(toast="Already noted.")
         if action == "done" or action.startswith("r."):
             reps = nudge.target_reps if action == "done" else _number(action)
             if reps is None or not 0 < reps <= 500:
-                return Reaction(toast="That button has expired.")
+                return Outcome(toast="That button has expired.")
             return await self._done(nudge, reps, original, note)
         if action.startswith("p."):
             pain = _number(action)
             if pain is None or not 0 <= pain <= 10:
-                return Reaction(toast="That button has expired.")
+                return Outcome(toast="That button has expired.")
             return await self._pain(nudge, pain, original)
         if action.startswith("z."):
             minutes = _number(action)
             if minutes not in {m for m, _ in compose.SNOOZES}:
-                return Reaction(toast="That button has expired.")
+                return Outcome(toast="That button has expired.")
             return await self._snooze(nudge, minutes, original, note)
         if action == "later":
             self._respond(nudge, "not_now")
-            return Reaction(
+            return Outcome(
                 Screenful(_after(original, "No problem. I'll catch you at the next one.", note))
             )
         if action == "skip":
             self._respond(nudge, "skipped")
             nudge.state = NudgeState.SKIPPED
-            return Reaction(
+            return Outcome(
                 Screenful(
                     _after(original, "Skipped. I'll pick something different next time.", note)
                 )
             )
-        return Reaction(toast="That button has expired.")
+        return Outcome(toast="That button has expired.")
 
     # ---- reactions -------------------------------------------------------------------------
 
@@ -138,7 +129,7 @@ class Nudges:
         )
         return BACK_TO_RHYTHM
 
-    async def _done(self, nudge: Nudge, reps: int, original: str, note: str) -> Reaction:
+    async def _done(self, nudge: Nudge, reps: int, original: str, note: str) -> Outcome:
         self._respond(nudge, "done")
         self.session.add(
             Report(
@@ -153,24 +144,24 @@ class Nudges:
         )
         all_of_it = "all of it" if reps == nudge.target_reps else f"{reps}"
         text = _after(original, f"✅ Logged: {all_of_it}. Did it hurt? 0 means not at all.", note)
-        return Reaction(Screenful(text, compose.pain_buttons(nudge.id, "p")), toast="Nice work!")
+        return Outcome(Screenful(text, compose.pain_buttons(nudge.id, "p")), toast="Nice work!")
 
-    async def _pain(self, nudge: Nudge, pain: int, original: str) -> Reaction:
+    async def _pain(self, nudge: Nudge, pain: int, original: str) -> Outcome:
         report = await self.session.scalar(
             select(Report).where(Report.nudge_id == nudge.id).order_by(Report.id.desc()).limit(1)
         )
         if report is None:
-            return Reaction(toast="Tap Done first, then how it felt.")
+            return Outcome(toast="Tap Done first, then how it felt.")
         if report.pain_during is not None:
-            return Reaction(toast="Already noted.")
+            return Outcome(toast="Already noted.")
         report.pain_during = pain
         if pain > 0:
             await planner.schedule_morning_check(self.session, self.user, self.now)
-        return Reaction(
+        return Outcome(
             Screenful(_after(original, f"✅ Logged, pain {pain}/10. {_pain_words(pain)}"))
         )
 
-    async def _snooze(self, nudge: Nudge, minutes: int, original: str, note: str) -> Reaction:
+    async def _snooze(self, nudge: Nudge, minutes: int, original: str, note: str) -> Outcome:
         self._respond(nudge, "snoozed")
         nudge.state = NudgeState.SNOOZED
         await planner.cancel_pending(self.session, self.user.id, (NudgeKind.NUDGE,))
@@ -189,16 +180,16 @@ class Nudges:
             )
         )
         label = dict(compose.SNOOZES)[minutes]
-        return Reaction(
+        return Outcome(
             Screenful(_after(original, f"⏰ Snoozed: I'll remind you in {label}.", note))
         )
 
-    async def _morning(self, nudge: Nudge, action: str) -> Reaction:
+    async def _morning(self, nudge: Nudge, action: str) -> Outcome:
         pain = _number(action) if action.startswith("m.") else None
         if pain is None or not 0 <= pain <= 10:
-            return Reaction(toast="That button has expired.")
+            return Outcome(toast="That button has expired.")
         if nudge.response is not None:
-            return Reaction(toast="Already noted.")
+            return Outcome(toast="Already noted.")
         self._respond(nudge, "answered")
         self.user.settings.unanswered_streak = 0
         report = await self.session.scalar(
@@ -224,7 +215,7 @@ class Nudges:
             words = "Noted: all settled by this morning. That's what we want."
         else:
             words = f"Noted: {pain}/10 this morning. Thanks, that helps me pace your sessions."
-        return Reaction(Screenful(words), toast="Thanks!")
+        return Outcome(Screenful(words), toast="Thanks!")
 
     # ---- pausing -----------------------------------------------------------------------------
 

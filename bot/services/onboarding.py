@@ -9,7 +9,6 @@ only renders a `Screenful` and sends it.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Screen, ScreenAnswer, ScreenStatus, User, UserState
 from bot.delivery import planner
-from bot.messages import Button, Screenful
+from bot.messages import Button, Outcome, Screenful
 from bot.messages import rows as button_rows
 from bot.onboarding import questions as q
 from bot.onboarding.schedule import CHANGES, read_schedule
@@ -50,19 +49,6 @@ DISCLAIMER = (
     "One thing first: I'm a coach, not a clinician. I can't diagnose anything, and when "
     "something hurts or worries you, a physiotherapist or doctor is the right person to see."
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to do after a press or a typed answer.
-
-    `show` replaces the pressed message (or is sent after a typed answer); `toast` is a
-    short notice on a button press; `after` are further messages to send.
-    """
-
-    show: Screenful | None = None
-    toast: str | None = None
-    after: tuple[Screenful, ...] = ()
 
 
 class Onboarding:

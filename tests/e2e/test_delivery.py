@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,12 @@ MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 def local_times(user: LocalUser, zone: str) -> list[datetime]:
     """When each bot message reached the user, in their local time."""
     return [datetime.fromtimestamp(message.date, ZoneInfo(zone)) for message in user.messages]
+
+
+async def tap_through_on(user: LocalUser, message: ChatMessage, labels: list[str]) -> ChatMessage:
+    for label in labels:
+        message = await user.tap(label, message=message)
+    return message
 
 
 def nudges_of(user: LocalUser) -> list[ChatMessage]:
@@ -269,3 +276,93 @@ async def test_a_week_ends_with_a_summary(monday_bot: RunningBot) -> None:
             )
         )
     assert pending == 1  # and the next one is on its way
+
+
+async def test_settings_change_the_schedule_at_once(monday_bot: RunningBot) -> None:
+    bot = monday_bot
+    user = await active_user(bot, 90, window=(9 * 60, 18 * 60), every=60)
+    await user.send("/settings")
+    overview = await user.next_reply()
+    assert "• Nudges: weekdays, 09:00-18:00 your time, about every hour" in overview.text
+    assert "• Next nudge: today around 09:" in overview.text
+
+    hours = await user.tap("Hours and rhythm", message=overview)
+    hours = await tap_through_on(user, hours, ["Start later", "Start later", "Less often"])
+    assert "weekdays, 11:00-18:00 your time, about every 75 minutes" in hours.text
+    await user.send("12-20 every 2 hours weekends too")
+    typed = await user.next_reply()
+    assert "every day, 12:00-20:00 your time, about every 2 hours" in typed.text
+    back = await user.tap("« Back", message=typed)
+    assert "• Next nudge: today around 12:" in back.text  # the pending nudge moved with it
+
+    zone = await user.tap("Time zone", message=back)
+    assert zone.text.startswith("Type your city")
+    await user.send("Lisbon")
+    choices = await user.next_reply()
+    assert choices.buttons[0][0].startswith("Lisbon, Portugal · ")
+    saved = await user.tap(choices.buttons[0][0], message=choices)
+    assert saved.text.startswith("Time zone saved: Europe/Lisbon.")
+
+    moments = await user.tap("Moments", message=saved)
+    moments = await user.tap("Taking the stairs", message=moments)
+    assert ["✅ Taking the stairs"] in moments.buttons
+    done = await user.tap("Done", message=moments)
+    assert "• Moments: getting up from my chair, taking the stairs" in done.text
+    await user.tap("Done", message=done)
+
+    async with bot.runtime.sessions() as session:
+        stored = await get_user(session, 90)
+        due = await session.scalar(
+            select(Nudge.due_at).where(
+                Nudge.user_id == 90,
+                Nudge.kind == NudgeKind.NUDGE,
+                Nudge.state == NudgeState.SCHEDULED,
+            )
+        )
+    assert stored is not None and due is not None
+    settings = stored.settings
+    assert (settings.timezone, settings.window_start, settings.window_end) == (
+        "Europe/Lisbon",
+        12 * 60,
+        20 * 60,
+    )
+    assert (settings.nudge_interval_minutes, settings.weekends) == (120, True)
+    assert settings.anchors == ["standing_up", "stairs"]
+    assert 12 <= due.astimezone(ZoneInfo("Europe/Lisbon")).hour < 20
+    await user.send("/settings nonsense")  # a stray argument changes nothing
+    assert (await user.next_reply()).text.startswith("Your settings:")
+
+
+async def test_settings_wait_for_a_programme(monday_bot: RunningBot) -> None:
+    user = monday_bot.telegram.user(91, "New")
+    await user.send("/settings")
+    assert (await user.next_reply()).text.startswith("Settings come once your programme")
+
+
+async def test_levelling_keeps_every_minute_within_the_send_rate(monday_bot: RunningBot) -> None:
+    """A crowd whose windows all open at 09:00 is spread so no minute is over capacity."""
+    bot = monday_bot
+    from bot.db.repo import upsert_user
+    from bot.delivery import planner
+
+    now = bot.clock.now()
+    async with bot.runtime.sessions.begin() as session:
+        for n in range(60):
+            user, _ = await upsert_user(
+                session,
+                user_id=3000 + n,
+                chat_id=3000 + n,
+                first_name="P",
+                username=None,
+                language_code=None,
+                now=now,
+            )
+            user.settings.focus = "activation"
+            user.settings.timezone = "Europe/Berlin"
+            user.state = UserState.ACTIVE
+            await planner.schedule_next_nudge(session, user, now, now, per_minute=5)
+    async with bot.runtime.sessions() as session:
+        dues = (await session.scalars(select(Nudge.due_at))).all()
+    per_minute = collections.Counter(due.replace(second=0, microsecond=0) for due in dues)
+    assert max(per_minute.values()) <= 5
+    assert len(dues) == 60

@@ -1,0 +1,100 @@
+"""/settings and the answers typed or shared while a setting is being changed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.db.repo import get_user
+from bot.messages import Outcome, keyboard
+from bot.runtime import runtime_of
+from bot.services.settings import NOT_YET, SettingsEditor
+
+
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the settings with buttons to change them."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None:
+        return
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        user = await get_user(session, person.id)
+        if user is None or user.settings.focus is None:
+            screen = None
+        else:
+            editor = SettingsEditor(
+                session, user, runtime.clock.now(), runtime.settings.nudges_per_second
+            )
+            screen = await editor.main()
+    if screen is None:
+        await message.reply_text(NOT_YET)
+    else:
+        await message.reply_text(screen.text, reply_markup=keyboard(screen))
+
+
+async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on a settings button."""
+    query, person = update.callback_query, update.effective_user
+    if query is None or query.data is None or person is None:
+        return
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        user = await get_user(session, person.id)
+        outcome = (
+            Outcome(toast=NOT_YET)
+            if user is None
+            else await SettingsEditor(
+                session, user, runtime.clock.now(), runtime.settings.nudges_per_second
+            ).press(query.data)
+        )
+    if outcome.show is not None:
+        try:
+            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
+        except BadRequest as error:
+            if "not modified" not in error.message:
+                raise
+    await query.answer(outcome.toast)
+
+
+async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A typed message while a setting is being changed; False otherwise."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None or message.text is None:
+        return False
+    return await _answer(update, context, lambda editor: editor.typed(message.text or ""))
+
+
+async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A shared location while the time zone is being changed; False otherwise."""
+    message = update.effective_message
+    if message is None or message.location is None:
+        return False
+    location = message.location
+    return await _answer(
+        update, context, lambda editor: editor.located(location.latitude, location.longitude)
+    )
+
+
+async def _answer(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    act: Callable[[SettingsEditor], Awaitable[Outcome | None]],
+) -> bool:
+    message, person = update.effective_message, update.effective_user
+    assert message is not None and person is not None
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        user = await get_user(session, person.id)
+        if user is None or not user.settings.editing:
+            return False
+        editor = SettingsEditor(
+            session, user, runtime.clock.now(), runtime.settings.nudges_per_second
+        )
+        outcome = await act(editor)
+    if outcome is None or outcome.show is None:
+        return False
+    await message.reply_text(outcome.show.text, reply_markup=keyboard(outcome.show))
+    return True
