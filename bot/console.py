@@ -158,6 +158,10 @@ async def chat_in_console(
         configure_logging(settings.log_level, settings.token, stream=log_file)
         clock: Clock = ScaledClock(speed) if speed != 1 else SystemClock()
         telegram = LocalTelegram(clock=clock)
+        # A faster clock needs more frequent ticks, or nudges would arrive late (or missed).
+        settings = settings.model_copy(
+            update={"tick_seconds": max(0.5, settings.tick_seconds / speed)}
+        )
         application = build_application(
             Runtime.open(settings, clock),
             request=telegram.request(),
