@@ -11,6 +11,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("pause", "Pause nudges: /pause 3, /pause until 24 dec"),
     ("resume", "Start nudges again after a pause"),
     ("settings", "Change your hours, rhythm, time zone and moments"),
+    ("log", "Log exercise you did without a nudge"),
+    ("why", "Why your exercises stay, step up or step down"),
+    ("stop", "Stop all nudges (your history stays)"),
+    ("delete", "Erase everything I have about you"),
     ("help", "What I can do and how to talk to me"),
 )
 

@@ -238,6 +238,26 @@ class Report(Base):
     created_at: Mapped[datetime]
 
 
+class Decision(Base):
+    """A progression step on one track: advance, hold, regress or refer, and why."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index(None, "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    report_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
+    track: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    level_from: Mapped[int]
+    level_to: Mapped[int]
+    exercise_id: Mapped[str | None] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class ProcessedUpdate(Base):
     """The id of a Telegram update already handled, so a redelivery is ignored."""
 

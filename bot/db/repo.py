@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    Decision,
     Nudge,
     ProcessedUpdate,
     Report,
@@ -111,6 +112,7 @@ async def count_rows_for_user(session: AsyncSession, user_id: int) -> dict[str, 
         .where(Screen.user_id == user_id),
         Nudge.__tablename__: select(func.count()).where(Nudge.user_id == user_id),
         Report.__tablename__: select(func.count()).where(Report.user_id == user_id),
+        Decision.__tablename__: select(func.count()).where(Decision.user_id == user_id),
     }
     return {table: (await session.scalar(query)) or 0 for table, query in counts.items()}
 

@@ -49,9 +49,9 @@ def nudge_screenful(
     )
 
 
-def pain_buttons(nudge_id: int, action: str) -> tuple[tuple[Button, ...], ...]:
-    """0-10 in two rows, for "how much did it hurt"."""
-    numbers = [button(nudge_id, str(n), f"{action}.{n}") for n in range(11)]
+def pain_buttons(data_prefix: str) -> tuple[tuple[Button, ...], ...]:
+    """0-10 in two rows, for "how much did it hurt"; each button's data is prefix + score."""
+    numbers = [Button(str(n), f"{data_prefix}{n}") for n in range(11)]
     return (tuple(numbers[:6]), tuple(numbers[6:]))
 
 
@@ -60,7 +60,7 @@ def morning_check(nudge_id: int, exercise_name: str, pain_during: int) -> Screen
     return Screenful(
         f"Good morning! Yesterday's {exercise_name.lower()} hurt a little ({pain_during}/10 "
         "while you did it). How does that spot feel this morning, from 0 to 10?",
-        pain_buttons(nudge_id, "m"),
+        pain_buttons(f"{PREFIX}:{nudge_id}:m."),
     )
 
 

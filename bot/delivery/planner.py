@@ -27,6 +27,11 @@ WEEKLY_SUMMARY_DAY = 0  # Monday, local
 WEEKLY_SUMMARY_DELAY = timedelta(minutes=5)  # after the window opens
 
 
+def per_minute(rate: float) -> int:
+    """How many messages a minute the schedule may hold (a little under the send rate)."""
+    return max(1, int(rate * 60 * 0.95))
+
+
 def rhythm_of(settings: UserSettings) -> Rhythm:
     """The user's nudge rhythm from their settings."""
     return Rhythm(

@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import basics, nudges, onboarding, settings
+from bot.handlers import basics, nudges, onboarding, reports, settings
 from bot.handlers.updates import skip_redelivered
 
 # Groups run in order: drop redelivered updates, welcome back users who had blocked the
@@ -34,10 +34,16 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("pause", nudges.pause))
     application.add_handler(CommandHandler("resume", nudges.resume))
     application.add_handler(CommandHandler("settings", settings.settings))
+    application.add_handler(CommandHandler("log", reports.log))
+    application.add_handler(CommandHandler("why", reports.why))
+    application.add_handler(CommandHandler("stop", reports.stop))
+    application.add_handler(CommandHandler("delete", reports.delete))
     application.add_handler(CommandHandler("help", basics.help_command))
     application.add_handler(CallbackQueryHandler(onboarding.on_press, pattern=r"^o:"))
     application.add_handler(CallbackQueryHandler(nudges.on_press, pattern=r"^n:"))
     application.add_handler(CallbackQueryHandler(settings.on_press, pattern=r"^st:"))
+    application.add_handler(CallbackQueryHandler(reports.on_press, pattern=r"^(rp|rf):"))
+    application.add_handler(CallbackQueryHandler(reports.on_delete_press, pattern=r"^del:"))
     application.add_handler(
         ChatMemberHandler(nudges.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

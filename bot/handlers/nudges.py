@@ -15,7 +15,7 @@ from bot.db.repo import get_user
 from bot.delivery import planner
 from bot.messages import keyboard
 from bot.runtime import runtime_of
-from bot.services.nudging import Nudges, pause_until, per_minute
+from bot.services.nudging import Nudges, pause_until
 
 log = logging.getLogger(__name__)
 
@@ -136,5 +136,5 @@ async def _come_back(session: AsyncSession, user: User, now: datetime, rate: flo
         return
     user.state = UserState.ACTIVE
     user.settings.unanswered_streak = 0
-    await planner.start_nudging(session, user, now, per_minute(rate))
+    await planner.start_nudging(session, user, now, planner.per_minute(rate))
     log.info("User %s is back; nudges start again", user.id)

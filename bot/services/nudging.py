@@ -26,6 +26,7 @@ from bot.delivery import compose, planner
 from bot.delivery.outbox import HISTORY
 from bot.messages import Outcome, Screenful
 from bot.onboarding.questions import normalize
+from bot.services.reporting import REFERRED, Reporting, cleared_button
 
 BACK_TO_RHYTHM = "Good to hear from you: back to your usual rhythm."
 MONTHS = {
@@ -51,11 +52,6 @@ MONTHS = {
 }
 
 
-def per_minute(rate: float) -> int:
-    """How many messages a minute the schedule may hold (a little under the send rate)."""
-    return max(1, int(rate * 60 * 0.95))
-
-
 class Nudges:
     """One user's nudges, in one database transaction."""
 
@@ -63,7 +59,8 @@ class Nudges:
         self.session = session
         self.user = user
         self.now = now
-        self.per_minute = per_minute(rate)
+        self.rate = rate
+        self.per_minute = planner.per_minute(rate)
 
     async def press(self, data: str) -> Outcome:
         """Act on a nudge button: n:<nudge id>:<action>."""
@@ -86,11 +83,6 @@ class Nudges:
             if reps is None or not 0 < reps <= 500:
                 return Outcome(toast="That button has expired.")
             return await self._done(nudge, reps, original, note)
-        if action.startswith("p."):
-            pain = _number(action)
-            if pain is None or not 0 <= pain <= 10:
-                return Outcome(toast="That button has expired.")
-            return await self._pain(nudge, pain, original)
         if action.startswith("z."):
             minutes = _number(action)
             if minutes not in {m for m, _ in compose.SNOOZES}:
@@ -131,34 +123,12 @@ class Nudges:
 
     async def _done(self, nudge: Nudge, reps: int, original: str, note: str) -> Outcome:
         self._respond(nudge, "done")
-        self.session.add(
-            Report(
-                user_id=self.user.id,
-                nudge_id=nudge.id,
-                exercise_id=nudge.exercise_id,
-                track=nudge.track,
-                reps=reps,
-                source=ReportSource.BUTTON,
-                created_at=self.now,
-            )
-        )
-        all_of_it = "all of it" if reps == nudge.target_reps else f"{reps}"
-        text = _after(original, f"✅ Logged: {all_of_it}. Did it hurt? 0 means not at all.", note)
-        return Outcome(Screenful(text, compose.pain_buttons(nudge.id, "p")), toast="Nice work!")
-
-    async def _pain(self, nudge: Nudge, pain: int, original: str) -> Outcome:
-        report = await self.session.scalar(
-            select(Report).where(Report.nudge_id == nudge.id).order_by(Report.id.desc()).limit(1)
-        )
-        if report is None:
-            return Outcome(toast="Tap Done first, then how it felt.")
-        if report.pain_during is not None:
-            return Outcome(toast="Already noted.")
-        report.pain_during = pain
-        if pain > 0:
-            await planner.schedule_morning_check(self.session, self.user, self.now)
+        reporting = Reporting(self.session, self.user, self.now, self.rate)
+        outcome = await reporting.start(source=ReportSource.BUTTON, nudge=nudge, reps=reps)
+        shown = outcome.show or Screenful("")
         return Outcome(
-            Screenful(_after(original, f"✅ Logged, pain {pain}/10. {_pain_words(pain)}"))
+            Screenful(_after(original, "✅ " + shown.text, note), shown.buttons),
+            toast=outcome.toast,
         )
 
     async def _snooze(self, nudge: Nudge, minutes: int, original: str, note: str) -> Outcome:
@@ -204,8 +174,17 @@ class Nudges:
             .limit(1)
         )
         during = report.pain_during if report is not None else None
+        decision = ""
         if report is not None:
             report.pain_next_morning = pain
+            if (
+                report.exercise_id
+                and report.track
+                and report.reps is not None
+                and during is not None
+            ):
+                reporting = Reporting(self.session, self.user, self.now, self.rate)
+                decision = " " + await reporting.decide(report)
         if during is not None and pain > during:
             words = (
                 f"Noted: {pain}/10 this morning, more than the {during}/10 while you did it. "
@@ -215,7 +194,9 @@ class Nudges:
             words = "Noted: all settled by this morning. That's what we want."
         else:
             words = f"Noted: {pain}/10 this morning. Thanks, that helps me pace your sessions."
-        return Outcome(Screenful(words), toast="Thanks!")
+        if self.user.state is UserState.REFERRED:
+            return Outcome(Screenful(words + decision + "\n\n" + REFERRED, cleared_button()))
+        return Outcome(Screenful(words + decision), toast="Thanks!")
 
     # ---- pausing -----------------------------------------------------------------------------
 
@@ -237,7 +218,9 @@ class Nudges:
 
     async def resume(self) -> str:
         """Start nudging again now."""
-        if self.user.state not in (UserState.PAUSED, UserState.ACTIVE):
+        if self.user.state not in (UserState.PAUSED, UserState.ACTIVE, UserState.STOPPED):
+            return "There's no programme to resume yet. Send /start to set one up."
+        if self.user.settings.focus is None:
             return "There's no programme to resume yet. Send /start to set one up."
         self.user.state = UserState.ACTIVE
         self.user.settings.paused_until = None
@@ -298,21 +281,3 @@ def _number(action: str) -> int | None:
 
 def _after(original: str, line: str, note: str = "") -> str:
     return "\n\n".join(part for part in (original, line, note) if part)
-
-
-def _pain_words(pain: int) -> str:
-    if pain >= 8:
-        return (
-            "That's too much. Please stop this exercise, and see a physiotherapist or "
-            "doctor before carrying on with it."
-        )
-    if pain >= 6:
-        return (
-            "That's more than we want. Ease off this one; if the pain hangs around, "
-            "a physiotherapist can take a look."
-        )
-    if pain >= 4:
-        return "A bit much: keep it gentle and I'll check in tomorrow morning."
-    if pain > 0:
-        return "Mild is fine. I'll check tomorrow morning how it settled."
-    return "No pain, nicely done."

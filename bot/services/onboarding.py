@@ -27,7 +27,6 @@ from bot.onboarding.summary import (
     to_screen_answers,
 )
 from bot.runtime import Runtime
-from bot.services.nudging import per_minute
 from bot.timezones import local_time_label, resolve_zone_text, zone_for_location
 from content import (
     Programme,
@@ -370,7 +369,7 @@ class Onboarding:
         screen.current_step = DONE
         self.user.state = UserState.ACTIVE
         rate = self.runtime.settings.nudges_per_second
-        await planner.start_nudging(self.session, self.user, self.now, per_minute(rate))
+        await planner.start_nudging(self.session, self.user, self.now, planner.per_minute(rate))
         return Outcome(show=Screenful(self._confirmation(programme, schedule.describe())))
 
     # ---- rendering ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from bot.delivery import planner
 from bot.messages import Button, Outcome, Screenful
 from bot.onboarding import questions as q
 from bot.onboarding.schedule import CHANGES, Schedule, read_schedule
-from bot.services.nudging import per_minute
 from bot.timezones import is_valid_zone, local_time_label, resolve_zone_text, zone_for_location
 
 PREFIX = "st"  # callback data: st:<action>
@@ -40,7 +39,7 @@ class SettingsEditor:
         self.user = user
         self.settings = user.settings
         self.now = now
-        self.per_minute = per_minute(rate)
+        self.per_minute = planner.per_minute(rate)
 
     @property
     def has_programme(self) -> bool:

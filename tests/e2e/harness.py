@@ -18,8 +18,8 @@ from bot.db.repo import upsert_user
 from bot.delivery import planner
 from bot.delivery.dispatcher import Dispatcher
 from bot.localtelegram import LocalTelegram, LocalUser
+from bot.localtelegram.chat import ChatMessage
 from bot.runtime import Runtime
-from bot.services.nudging import per_minute
 from content import Track
 
 
@@ -106,7 +106,7 @@ async def active_user(
         settings.levels = {track.value: 1 for track in Track}
         settings.anchors = ["standing_up"]
         user.state = UserState.ACTIVE
-        await planner.start_nudging(session, user, now, per_minute(29))
+        await planner.start_nudging(session, user, now, planner.per_minute(29))
     return person
 
 
@@ -144,3 +144,11 @@ async def forged_press(telegram: LocalTelegram, user: LocalUser, data: str) -> N
         },
     )
     await user.wait_for(lambda: telegram.is_answered(query_id), what="an answer to the press")
+
+
+async def ask(user: LocalUser, text: str) -> ChatMessage:
+    """Send `text` and return the bot's first message after it (earlier ones are skipped)."""
+    seen = len(user.messages)
+    await user.send(text)
+    await user.wait_for(lambda: len(user.messages) > seen, what=f"an answer to {text!r}")
+    return user.messages[seen]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import (
     Base,
+    Decision,
     Nudge,
     NudgeState,
     ProcessedUpdate,
@@ -115,13 +116,25 @@ async def _add_history(session: AsyncSession, user_id: int) -> None:
     nudge = Nudge(user_id=user_id, due_at=NOW, created_at=NOW)
     session.add_all([screen, nudge])
     await session.flush()
+    report = Report(
+        user_id=user_id,
+        nudge_id=nudge.id,
+        reps=10,
+        pain_during=1,
+        source=ReportSource.BUTTON,
+        created_at=NOW,
+    )
+    session.add(report)
+    await session.flush()
     session.add(
-        Report(
+        Decision(
             user_id=user_id,
-            nudge_id=nudge.id,
-            reps=10,
-            pain_during=1,
-            source=ReportSource.BUTTON,
+            report_id=report.id,
+            track="activation",
+            action="hold",
+            level_from=1,
+            level_to=1,
+            reason="No change yet.",
             created_at=NOW,
         )
     )
