@@ -19,6 +19,7 @@ class Screenful:
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    photo: bytes | None = None  # sent as a photo with `text` as its caption
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from aiolimiter import AsyncLimiter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
@@ -29,7 +29,10 @@ from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
 from bot.delivery.timing import local_moment
 from bot.messages import Screenful, keyboard
+from bot.progress.chart import progress_chart
+from bot.progress.streak import streak_line
 from bot.runtime import Runtime
+from bot.services.progress import progress_data, streak_of
 from content import (
     Anchor,
     Equipment,
@@ -212,9 +215,17 @@ class Dispatcher:
         screenful, details = rendered
         async with self.limiter:
             try:
-                sent = await self.bot.send_message(
-                    user.chat_id, screenful.text, reply_markup=keyboard(screenful)
-                )
+                if screenful.photo is not None:
+                    sent = await self.bot.send_photo(
+                        user.chat_id,
+                        InputFile(screenful.photo, filename="week.png"),
+                        caption=screenful.text,
+                        reply_markup=keyboard(screenful),
+                    )
+                else:
+                    sent = await self.bot.send_message(
+                        user.chat_id, screenful.text, reply_markup=keyboard(screenful)
+                    )
             except RetryAfter as error:
                 raise FloodWait(retry_after_seconds(error)) from error
             except Forbidden as error:
@@ -284,7 +295,10 @@ class Dispatcher:
                 name = self.library[report.exercise_id].name if report.exercise_id else "session"
                 return compose.morning_check(nudge.id, name, report.pain_during or 0), {}
             week = await _week(session, user.id, now)
-        return Screenful(compose.weekly_summary(user.first_name, week)), {}
+            data = await progress_data(session, user, now)
+        chart = await asyncio.to_thread(progress_chart, data)
+        text = f"{compose.weekly_summary(user.first_name, week)}\n{streak_line(streak_of(data))}"
+        return Screenful(text, photo=chart), {}
 
     async def _finish(
         self,

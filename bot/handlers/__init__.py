@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import basics, nudges, onboarding, reports, settings
+from bot.handlers import basics, nudges, onboarding, progress, reports, settings
 from bot.handlers.updates import skip_redelivered
 
 # Groups run in order: drop redelivered updates, welcome back users who had blocked the
@@ -38,6 +38,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("why", reports.why))
     application.add_handler(CommandHandler("stop", reports.stop))
     application.add_handler(CommandHandler("delete", reports.delete))
+    application.add_handler(CommandHandler("progress", progress.progress))
+    application.add_handler(CommandHandler("history", progress.history))
+    application.add_handler(CommandHandler("export", progress.export))
     application.add_handler(CommandHandler("help", basics.help_command))
     application.add_handler(CallbackQueryHandler(onboarding.on_press, pattern=r"^o:"))
     application.add_handler(CallbackQueryHandler(nudges.on_press, pattern=r"^n:"))

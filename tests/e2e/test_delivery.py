@@ -36,7 +36,7 @@ async def tap_through_on(user: LocalUser, message: ChatMessage, labels: list[str
 
 def nudges_of(user: LocalUser) -> list[ChatMessage]:
     """The nudges the user received (each carries its cues as bullet points)."""
-    return [m for m in user.messages if "\n• " in m.text]
+    return [m for m in user.messages if "\n• " in (m.text or "")]
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ async def test_window_frequency_and_weekends(monday_bot: RunningBot) -> None:
     assert all(8 * 60 <= t.hour * 60 + t.minute <= 12 * 60 + 5 for t in nudges)
     per_day = [sum(1 for t in nudges if t.day == day) for day in range(2, 7)]  # 2-6 March
     assert all(6 <= count <= 9 for count in per_day), per_day  # 4 hours every ~30 minutes
-    summary = [m for m in user.messages if m.text.startswith("Your week")]
+    summary = [m for m in user.messages if (m.caption or "").startswith("Your week")]
     assert len(summary) == 1
 
 
@@ -220,7 +220,7 @@ async def test_done_and_pain_are_stored_and_tomorrow_morning_asks_again(
     assert (report.reps, report.pain_during) == (int(reps_button.split()[1]), 3)
 
     await run_clock(bot, MONDAY + timedelta(days=1, hours=3, minutes=30), step=timedelta(minutes=5))
-    check = next(m for m in user.messages if m.text.startswith("Good morning!"))
+    check = next(m for m in user.messages if (m.text or "").startswith("Good morning!"))
     assert datetime.fromtimestamp(check.date, ZoneInfo("Europe/Berlin")).hour == 9
     answered = await user.tap("5", message=check)
     assert "more than the 3/10" in answered.text
@@ -262,8 +262,10 @@ async def test_a_week_ends_with_a_summary(monday_bot: RunningBot) -> None:
         "✅ Done, all " + nudges_of(user)[-1].buttons[0][0].split()[-1], message=nudges_of(user)[-1]
     )
     await run_clock(bot, MONDAY + timedelta(days=7, hours=4), step=timedelta(minutes=10))
-    summary = next(m for m in user.messages if m.text.startswith("Your week"))
-    assert summary.text.startswith("Your week, Alex: 1 of ")
+    summary = next(m for m in user.messages if (m.caption or "").startswith("Your week"))
+    assert summary.caption is not None and summary.caption.startswith("Your week, Alex: 1 of ")
+    assert "in a row" in summary.caption or "This week" in summary.caption  # the streak line
+    assert summary.photo is not None and summary.photo.startswith(b"\x89PNG")  # the chart
     assert datetime.fromtimestamp(summary.date, ZoneInfo("Europe/Berlin")).weekday() == 0
     async with bot.runtime.sessions() as session:
         pending = await session.scalar(

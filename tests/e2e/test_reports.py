@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
@@ -86,12 +90,12 @@ async def test_pain_of_eight_stops_nudges_until_a_clinician_clears(bot: RunningB
         )
     assert stored is not None and stored.state is UserState.REFERRED and pending == 0
     await run_clock(bot, MONDAY + timedelta(days=1), step=timedelta(minutes=20))
-    assert not [m for m in user.messages if "\n• " in m.text]  # no nudges meanwhile
+    assert not [m for m in user.messages if "\n• " in (m.text or "")]  # no nudges meanwhile
 
     back = await user.tap("A clinician has cleared me", message=stopped)
     assert back.text.startswith("Good to have you back.")
     await run_clock(bot, MONDAY + timedelta(days=2), step=timedelta(minutes=20))
-    assert [m for m in user.messages if "\n• " in m.text]
+    assert [m for m in user.messages if "\n• " in (m.text or "")]
 
 
 async def test_felt_in_the_lower_back_changes_the_cue_then_steps_back(bot: RunningBot) -> None:
@@ -123,11 +127,11 @@ async def test_stop_and_resume(bot: RunningBot) -> None:
     await user.send("/stop")
     assert (await user.next_reply()).text.startswith("Nudges stopped.")
     await run_clock(bot, MONDAY + timedelta(days=1), step=timedelta(minutes=20))
-    assert not [m for m in user.messages if "\n• " in m.text]
+    assert not [m for m in user.messages if "\n• " in (m.text or "")]
     await user.send("/resume")
     assert (await user.next_reply()).text == "Welcome back! Nudges are on again."
     await run_clock(bot, MONDAY + timedelta(days=2), step=timedelta(minutes=20))
-    assert [m for m in user.messages if "\n• " in m.text]
+    assert [m for m in user.messages if "\n• " in (m.text or "")]
 
 
 async def test_delete_erases_every_row_about_the_user_and_only_theirs(bot: RunningBot) -> None:
@@ -151,4 +155,46 @@ async def test_delete_erases_every_row_about_the_user_and_only_theirs(bot: Runni
         assert set((await count_rows_for_user(session, 78)).values()) == {0}
         assert (await count_rows_for_user(session, 79))["reports"] == 1
     await run_clock(bot, MONDAY + timedelta(days=1), step=timedelta(minutes=30))
-    assert not [m for m in user.messages[-1:] if "\n• " in m.text]  # nothing more arrives
+    assert not [m for m in user.messages[-1:] if "\n• " in (m.text or "")]  # nothing more arrives
+
+
+async def test_progress_history_and_export_show_what_was_logged(bot: RunningBot) -> None:
+    user = await active_user(bot, 80, name="Zoë")
+    await log_session(user, reps=None, pain="2")
+    bot.clock.advance(timedelta(days=1))
+    await log_session(user, reps=None, pain="0")
+
+    chart = await ask(user, "/progress")
+    assert chart.photo is not None and chart.photo.startswith(b"\x89PNG")
+    assert chart.caption is not None and chart.caption.startswith("Your last four weeks.")
+
+    history = await ask(user, "/history")
+    assert "Zoë" in history.text or "pain" in history.text
+    assert len(history.text) <= 4096
+
+    intro = await ask(user, "/export")
+    assert intro.text.startswith("Here's everything I have about you")
+    await user.wait_for(lambda: sum(m.document is not None for m in user.messages) >= 3, timeout=20)
+    documents = {m.file_name: m.document for m in user.messages if m.document is not None}
+    names = sorted(documents)
+    assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "json", "pdf"]
+    exported = json.loads(documents[names[1]] or b"")
+    assert exported["user"]["first_name"] == "Zoë"
+    assert len(exported["reports"]) == 2
+    pdf = PdfReader(io.BytesIO(documents[names[2]] or b""))
+    assert len(pdf.pages) == 2
+    assert "Zoë" in pdf.pages[0].extract_text()
+    rows = list(csv.DictReader(io.StringIO((documents[names[0]] or b"").decode("utf-8-sig"))))
+    assert {row["table"] for row in rows} >= {"user", "reports"}
+
+
+async def test_export_is_only_ever_about_the_caller(bot: RunningBot) -> None:
+    mine = await active_user(bot, 81, name="Mine")
+    theirs = await active_user(bot, 82, name="Theirs")
+    await log_session(theirs, reps=None, pain="3")
+    await ask(mine, "/export")
+    await mine.wait_for(lambda: sum(m.document is not None for m in mine.messages) >= 3, timeout=20)
+    for message in mine.messages:
+        if message.document is not None and message.file_name.endswith(".json"):
+            document = json.loads(message.document)
+            assert document["user"]["id"] == 81 and document["reports"] == []
