@@ -47,6 +47,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(settings.on_press, pattern=r"^st:"))
     application.add_handler(CallbackQueryHandler(reports.on_press, pattern=r"^(rp|rf):"))
     application.add_handler(CallbackQueryHandler(reports.on_delete_press, pattern=r"^del:"))
+    application.add_handler(CallbackQueryHandler(reports.on_clarified, pattern=r"^cl:"))
     application.add_handler(
         ChatMemberHandler(nudges.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.commands import help_lines
-from bot.handlers import onboarding, settings
+from bot.handlers import onboarding, reports, settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A typed message: a setting being changed, an answer to the screen, or a pointer."""
     if await settings.typed_answer(update, context):
         return
-    if not await onboarding.typed_answer(update, context):
+    if await onboarding.typed_answer(update, context):
+        return
+    if not await reports.typed_report(update, context):
         await not_understood(update, context)
 
 

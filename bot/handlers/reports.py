@@ -6,16 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.models import Decision, ReportSource, User, UserState
 from bot.db.repo import delete_user, get_user
 from bot.delivery import planner
-from bot.messages import Outcome, keyboard
+from bot.messages import Outcome, Screenful, keyboard
 from bot.runtime import runtime_of
-from bot.services.reporting import Reporting
+from bot.services.reporting import CLARIFY, Reporting
+from content import referral_lines, scan_red_flags
 
 NO_PROGRAMME = "You don't have a programme yet. Send /start to set one up."
 NO_DECISION = (
@@ -28,6 +29,8 @@ DELETE_ASK = (
 )
 DELETED = "Done. Everything about you is erased. If you ever want to start again, send /start."
 KEPT = "Nothing was erased."
+# Users whose typed messages are read as reports.
+LOGGING_STATES = (UserState.ACTIVE, UserState.PAUSED, UserState.STOPPED, UserState.REFERRED)
 STOPPED = "Nudges stopped. Your history is kept; send /resume whenever you want them back."
 
 
@@ -70,6 +73,62 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except BadRequest as error:
             if "not modified" not in error.message:
                 raise
+    await query.answer(outcome.toast)
+
+
+async def typed_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A typed message from a user with a programme; False when it is not ours to answer.
+
+    Every message is scanned for red-flag phrases first: safety before logging.
+    """
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None or message.text is None:
+        return False
+    text = message.text
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        user = await get_user(session, person.id)
+        if user is None:
+            return False
+        reporting = Reporting(
+            session, user, runtime.clock.now(), runtime.settings.nudges_per_second
+        )
+        scan = scan_red_flags(text)
+        if scan.flags and user.settings.focus is not None:
+            outcome = await reporting.refer_for_flags(scan.flags)
+        elif scan.flags:
+            outcome = Outcome(Screenful("\n\n".join(referral_lines(scan.flags))))
+        elif user.settings.focus is None or user.state not in LOGGING_STATES:
+            return False
+        else:
+            outcome = await reporting.typed(text)
+    if outcome.show is None:
+        return False
+    await message.reply_text(
+        outcome.show.text,
+        reply_markup=keyboard(outcome.show),
+        reply_to_message_id=message.message_id,  # a clarifying question re-reads this message
+    )
+    return True
+
+
+async def on_clarified(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on a clarifying question about a typed report."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    asked = query.message if isinstance(query.message, Message) else None
+    original = asked.reply_to_message.text if asked and asked.reply_to_message else None
+    value = query.data.removeprefix(CLARIFY)
+
+    async def act(reporting: Reporting) -> Outcome:
+        if original is None:
+            return Outcome(toast="That button has expired.")
+        return await reporting.clarified(original, value)
+
+    outcome = await _with_user(update, context, act) or Outcome(toast="That button has expired.")
+    if outcome.show is not None:
+        await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
     await query.answer(outcome.toast)
 
 

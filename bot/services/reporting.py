@@ -27,6 +27,8 @@ from bot.db.models import (
 )
 from bot.delivery import compose, planner
 from bot.messages import Button, Outcome, Screenful
+from bot.messages import rows as button_rows
+from bot.reporting.parse import NotAReport, Reading, Unclear, apply_choice, parse_report
 from content import (
     Action,
     Anchor,
@@ -43,6 +45,7 @@ from content import Report as CoachingReport
 
 PREFIX = "rp"  # rp:<report id>:<action>
 CLEARED = "rf:cleared"
+CLARIFY = "cl:"  # cl:<choice value>, answering a clarifying question
 HISTORY_DAYS = 35  # week-over-week pain needs a little more than four weeks
 OPEN_FOR = timedelta(hours=12)  # a typed report answers a nudge sent this recently
 FELT_CHOICES: tuple[tuple[str, FeltIn], ...] = (
@@ -313,6 +316,62 @@ class Reporting:
         return Outcome(
             Screenful("Good to have you back. Nudges start again; we'll keep it gentle at first."),
             toast="Welcome back",
+        )
+
+    # ---- typed reports ---------------------------------------------------------------------
+
+    async def typed(self, text: str) -> Outcome:
+        """A typed message from a user with a programme: a report, a question back, or a hint."""
+        parsed = parse_report(text)
+        if isinstance(parsed, NotAReport):
+            return Outcome(Screenful(parsed.hint))
+        if isinstance(parsed, Unclear):
+            choices = [Button(label, f"{CLARIFY}{value}") for label, value in parsed.choices]
+            return Outcome(Screenful(parsed.question, tuple(button_rows(choices, 3))))
+        return await self.from_reading(parsed.reading)
+
+    async def clarified(self, original: str, value: str) -> Outcome:
+        """A tap on a clarifying question: fold the answer into what the message said."""
+        parsed = parse_report(original)
+        reading = apply_choice(parsed.reading, value) if isinstance(parsed, Unclear) else None
+        if reading is None:
+            return Outcome(Screenful('Please type it again, like "12 reps, pain 2".'))
+        return await self.from_reading(reading)
+
+    async def from_reading(self, reading: Reading) -> Outcome:
+        """Log what a message said, attached to the nudge it most likely answers."""
+        only_how_it_felt = reading.reps is None and not reading.done
+        if only_how_it_felt and (reading.pain is not None or reading.felt_in is not None):
+            latest = await self.latest_report()
+            if latest is not None:
+                return await self.amend(latest, reading)
+        return await self.start(
+            source=ReportSource.TEXT,
+            nudge=await self.open_nudge(),
+            reps=reading.reps,
+            sets=reading.sets,
+            pain=reading.pain,
+            felt_in=reading.felt_in,
+            done=reading.done,
+        )
+
+    async def amend(self, report: Report, reading: Reading) -> Outcome:
+        """ "pain 3" or "felt it in my back" after a report: add it to that report."""
+        if reading.pain is not None and report.pain_during is None:
+            report.pain_during = reading.pain
+        if reading.felt_in is not None:
+            report.felt_in = reading.felt_in.value
+            if report.pain_during is not None and report.exercise_id and report.reps:
+                return await self._felt(report)
+        return await self.next_step(report)
+
+    async def latest_report(self) -> Report | None:
+        """The user's report from the last hours, to add how it felt to."""
+        return await self.session.scalar(
+            select(Report)
+            .where(Report.user_id == self.user.id, Report.created_at >= self.now - OPEN_FOR)
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(1)
         )
 
     # ---- attaching typed reports -----------------------------------------------------------
