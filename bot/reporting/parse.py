@@ -8,6 +8,10 @@
   partial `reading` (which holds only what was already certain);
 - `NotAReport(hint)`: chat, a question, or nothing that can be logged, with a line back.
 
+A choice value is "key=value" pairs joined by "," (keys reps, sets, pain, side=0/1, done=1,
+felt=<FeltIn value>), at most 20 characters, or `NOTHING` ("none of these": ask again).
+Parsing is deterministic, so the bot may keep just the text and parse it again on a tap.
+
 Rules for messages that could go more than one way:
 
 - A bare number 1..100 is reps (the nudge asked for reps). 101..500 on its own, or a number
@@ -38,8 +42,8 @@ Rules for messages that could go more than one way:
   are not a report, and the bot handles red flags separately.
 - A message that starts with a question word and has a "?" is a question, not a report.
 
-Linear time by construction: one tokenising regex with no nested repeats, then passes over
-the tokens that each look a bounded distance ahead or back.
+Fast by construction: one tokenising regex with no nested repeats, then passes over the
+tokens that each look a bounded distance ahead or back; input is cut at 4096 characters.
 """
 
 from __future__ import annotations
