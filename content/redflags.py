@@ -60,6 +60,10 @@ FLAG_WORDS: dict[RedFlag, str] = {
     RedFlag.WEAK_IMMUNE_SYSTEM: "a weakened immune system",
 }
 
+_LEG_SYMPTOM = (
+    r"\b(?:pain\w*|hurt\w*|ach\w*|sore|shooting|burn\w*|tingl\w*|pins and needles|numb\w*|"
+    r"sciatic\w*|radiat\w*|weak\w*|cramp\w*|electric\w*)"
+)
 _NUMB = (
     r"(?:numb(?:ness)?|tingl\w*|pins and needles|can'?not feel|can'?t feel|no feeling|"
     r"lost feeling)"
@@ -91,9 +95,12 @@ _PATTERNS: dict[RedFlag, tuple[str, ...]] = {
         r"\bimpoten\w*",
         r"\bsexual (?:problems?|dysfunction|function)\b",
     ),
+    # "Both legs" alone is everyday exercise talk ("10 on both legs"): it needs a symptom
+    # in the same clause, or the radiating "down both legs".
     RedFlag.BOTH_LEGS: (
-        r"\bboth (?:legs|thighs|calves|feet)\b",
-        r"\b(?:down|in) (?:my )?(?:two|2) legs\b",
+        rf"{_LEG_SYMPTOM}[^.;!?,]{{0,40}}\bboth (?:legs|thighs|calves|feet)\b",
+        rf"\bboth (?:legs|thighs|calves|feet)\b[^.;!?,]{{0,40}}{_LEG_SYMPTOM}",
+        r"\bdown (?:both|my two|two|2) legs\b",
     ),
     RedFlag.PROGRESSIVE_WEAKNESS: (
         r"\blegs? (?:is |are |keeps? )?(?:getting |growing )?(?:weaker|giving way|gave way)\b",

@@ -143,3 +143,19 @@ def test_plain_numbness_referral_still_says_when_it_is_urgent() -> None:
     text = " ".join(referral_lines(scan.flags))
     assert "groin" in text and "see a doctor today" in text
     assert "see a doctor today" not in " ".join(referral_lines([RedFlag.FEVER]))
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("did 10 on both legs", False),
+        ("bridges with both legs, no pain", False),
+        ("10 reps, both legs felt fine", False),
+        ("pain down both legs", True),
+        ("tingling in both legs", True),
+        ("both legs tingle since monday", True),
+        ("shooting pain in both legs", True),
+    ],
+)
+def test_both_legs_needs_a_symptom_not_just_the_words(text: str, flagged: bool) -> None:
+    assert (RedFlag.BOTH_LEGS in scan_red_flags(text).flags) is flagged
