@@ -68,7 +68,21 @@ async def stored(bot: RunningBot, user_id: int):  # type: ignore[no-untyped-def]
     return user, list(screens)
 
 
-async def test_a_desk_worker_goes_from_start_to_a_confirmed_programme(bot: RunningBot) -> None:
+@pytest.fixture
+async def bot(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Screen flows run on SQLite; the happy path and restarts run on both backends."""
+    async with running_bot(sqlite_url, tmp_path) as running:
+        yield running
+
+
+async def test_a_desk_worker_goes_from_start_to_a_confirmed_programme(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_bot(database_url, tmp_path) as bot:
+        await _desk_worker(bot)
+
+
+async def _desk_worker(bot: RunningBot) -> None:
     alex = bot.telegram.user(501, "Alex")
     await alex.send("/start")
     greeting, first = await alex.replies(2)
