@@ -7,13 +7,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ChatMember, Update
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.models import User, UserState
 from bot.db.repo import get_user
 from bot.delivery import planner
-from bot.messages import keyboard
+from bot.handlers.replies import answer_press
+from bot.messages import Outcome
 from bot.runtime import runtime_of
 from bot.services.nudging import Nudges, pause_until
 
@@ -39,16 +39,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             nudges = Nudges(session, user, runtime.clock.now(), runtime.settings.nudges_per_second)
             outcome = await nudges.press(query.data)
-    if outcome is None:
-        await query.answer("That button has expired.")
-        return
-    if outcome.show is not None:
-        try:
-            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
-    await query.answer(outcome.toast)  # last, so the spinner stops once all is on screen
+    await answer_press(query, outcome or Outcome(toast="That button has expired."))
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,12 +7,12 @@ from typing import TypeVar
 
 from telegram import Message, Update
 from telegram import User as TelegramUser
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.models import UserState
 from bot.db.repo import upsert_user
-from bot.messages import Outcome, Screenful, keyboard
+from bot.handlers.replies import answer_press, reply
+from bot.messages import Outcome, Screenful
 from bot.runtime import runtime_of
 from bot.services.onboarding import DISCLAIMER, Onboarding
 
@@ -34,10 +34,6 @@ RESCREEN = (
 )
 CANCELLED = "Okay, I've stopped the questions. Send /start whenever you want to pick them up."
 NOTHING_TO_CANCEL = "There's nothing to cancel right now. Send /help to see what I can do."
-
-
-async def send(message: Message, screenful: Screenful) -> None:
-    await message.reply_text(screenful.text, reply_markup=keyboard(screenful))
 
 
 async def _in_screen(
@@ -82,7 +78,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return [Screenful(greeting), await flow.begin()]
 
     for screenful in await _in_screen(context, person, message.chat_id, decide):
-        await send(message, screenful)
+        await reply(message, screenful)
 
 
 async def rescreen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,7 +94,7 @@ async def rescreen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return [Screenful(RESCREEN), first]
 
     for screenful in await _in_screen(context, person, message.chat_id, decide):
-        await send(message, screenful)
+        await reply(message, screenful)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,17 +120,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def decide(flow: Onboarding) -> Outcome:
         return await flow.press(query.data or "")
 
-    outcome = await _in_screen(context, person, chat_id, decide)
-    if outcome.show is not None:
-        try:
-            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
-    for screenful in outcome.after:
-        await context.bot.send_message(chat_id, screenful.text, reply_markup=keyboard(screenful))
-    # Answered last, so the spinner on the button stops once everything is on screen.
-    await query.answer(outcome.toast)
+    await answer_press(query, await _in_screen(context, person, chat_id, decide))
 
 
 async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -173,4 +159,4 @@ async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def _reply(message: Message, outcome: Outcome) -> None:
     for screenful in (*([outcome.show] if outcome.show else []), *outcome.after):
-        await send(message, screenful)
+        await reply(message, screenful)

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.models import Decision, ReportSource, User, UserState
 from bot.db.repo import delete_user, get_user
 from bot.delivery import planner
-from bot.messages import Outcome, Screenful, keyboard
+from bot.handlers.replies import answer_press, reply
+from bot.messages import Outcome, Screenful
 from bot.runtime import runtime_of
 from bot.services.reporting import CLARIFY, Reporting
 from content import referral_lines, scan_red_flags
@@ -67,13 +67,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return await reporting.press(data)
 
     outcome = await _with_user(update, context, act) or Outcome(toast="That button has expired.")
-    if outcome.show is not None:
-        try:
-            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
-    await query.answer(outcome.toast)
+    await answer_press(query, outcome)
 
 
 async def typed_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -104,11 +98,7 @@ async def typed_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bo
             outcome = await reporting.typed(text)
     if outcome.show is None:
         return False
-    await message.reply_text(
-        outcome.show.text,
-        reply_markup=keyboard(outcome.show),
-        reply_to_message_id=message.message_id,  # a clarifying question re-reads this message
-    )
+    await reply(message, outcome.show, quote=True)  # a clarifying question re-reads it
     return True
 
 
@@ -127,9 +117,7 @@ async def on_clarified(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return await reporting.clarified(original, value)
 
     outcome = await _with_user(update, context, act) or Outcome(toast="That button has expired.")
-    if outcome.show is not None:
-        await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
-    await query.answer(outcome.toast)
+    await answer_press(query, outcome)
 
 
 async def log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,7 +135,7 @@ async def log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if outcome is None or outcome.show is None:
         await message.reply_text(NO_PROGRAMME)
         return
-    await message.reply_text(outcome.show.text, reply_markup=keyboard(outcome.show))
+    await reply(message, outcome.show)
 
 
 async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

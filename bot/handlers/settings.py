@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.repo import get_user
-from bot.messages import Outcome, keyboard
+from bot.handlers.replies import answer_press, reply
+from bot.messages import Outcome
 from bot.runtime import runtime_of
 from bot.services.settings import NOT_YET, SettingsEditor
 
@@ -32,7 +32,7 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if screen is None:
         await message.reply_text(NOT_YET)
     else:
-        await message.reply_text(screen.text, reply_markup=keyboard(screen))
+        await reply(message, screen)
 
 
 async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -50,13 +50,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 session, user, runtime.clock.now(), runtime.settings.nudges_per_second
             ).press(query.data)
         )
-    if outcome.show is not None:
-        try:
-            await query.edit_message_text(outcome.show.text, reply_markup=keyboard(outcome.show))
-        except BadRequest as error:
-            if "not modified" not in error.message:
-                raise
-    await query.answer(outcome.toast)
+    await answer_press(query, outcome)
 
 
 async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -96,5 +90,5 @@ async def _answer(
         outcome = await act(editor)
     if outcome is None or outcome.show is None:
         return False
-    await message.reply_text(outcome.show.text, reply_markup=keyboard(outcome.show))
+    await reply(message, outcome.show)
     return True
