@@ -25,6 +25,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ContextTypes
 
 from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserState
+from bot.db.repo import prune_processed_updates
 from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
 from bot.delivery.timing import local_moment
@@ -48,6 +49,7 @@ from content import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+PROCESSED_UPDATES_KEPT = timedelta(days=7)
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -168,6 +170,8 @@ class Dispatcher:
         async with self.runtime.sessions.begin() as session:
             stale = now - timedelta(seconds=self.runtime.settings.claim_timeout_seconds)
             report.released = await release_stale_claims(session, stale)
+            # Telegram redelivers within hours at most; a week of update ids is plenty.
+            await prune_processed_updates(session, now - PROCESSED_UPDATES_KEPT)
             missed = await expire_overdue(session, cutoff)
             report.missed = len(missed)
             for user_id in {user_id for user_id, kind in missed if kind is NudgeKind.NUDGE}:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from telegram import Bot
 
 from bot.clock import FakeClock, SystemClock
-from bot.db.models import Nudge, NudgeKind, NudgeState, UserState
+from bot.db.models import Nudge, NudgeKind, NudgeState, ProcessedUpdate, UserState
 from bot.db.repo import get_user
 from bot.delivery.dispatcher import Dispatcher
 from bot.localtelegram import LocalTelegram, serve_http
@@ -269,3 +269,15 @@ async def test_the_tick_runs_by_itself_in_a_running_bot(sqlite_url: str, tmp_pat
         await user.wait_for(lambda: bool(nudges_of(user)), timeout=10)
     finally:
         await stop_application(application)
+
+
+async def test_old_update_ids_are_forgotten_after_a_week(bot: RunningBot) -> None:
+    user = await active_user(bot, 46)
+    await user.send("/help")
+    await user.next_reply()
+    async with bot.runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
+    bot.clock.advance(timedelta(days=8))
+    await bot.dispatcher.tick()
+    async with bot.runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
