@@ -2,13 +2,14 @@
 
 Run from the repository root; every subcommand works alone and prints a table of figures:
 
-    .venv/bin/python bench/bench_delivery.py all          # everything below, ~10 minutes
+    .venv/bin/python bench/bench_delivery.py all          # everything below, ~13 minutes
     .venv/bin/python bench/bench_delivery.py seed --users 100000 --db data/bench/delivery.db
     .venv/bin/python bench/bench_delivery.py startup --db data/bench/delivery.db
     .venv/bin/python bench/bench_delivery.py tick --db data/bench/delivery.db --due 1000
     .venv/bin/python bench/bench_delivery.py throughput --db data/bench/delivery.db --due 20000
     .venv/bin/python bench/bench_delivery.py throughput --due 20000 \\
         --db postgresql+asyncpg://postgres@127.0.0.1:5432/test   # own database, dropped after
+    .venv/bin/python bench/bench_delivery.py tick --kind weekly_summary --due 100
     .venv/bin/python bench/bench_delivery.py busy --db data/bench/delivery.db --minutes 5
     .venv/bin/python bench/bench_delivery.py jobs --users 10000
 
@@ -28,6 +29,7 @@ import json
 import logging
 import multiprocessing
 import pstats
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,9 +55,9 @@ from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.models import Nudge, NudgeKind, NudgeState, User
+from bot.delivery.planner import per_minute
 from bot.localtelegram import Event, LocalTelegram
 from bot.runtime import Runtime
-from bot.services.nudging import per_minute
 
 CAP = 30.0  # Telegram's overall limit, messages a second
 DEFAULT_DB = "data/bench/delivery.db"
@@ -63,7 +65,7 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 UNLIMITED_RATE = 1_000_000.0  # nudges a second: the limiter never waits
 SEND_TIME_LIMIT = 300.0  # seconds: a tick or throughput run gives up after this
 PAUSE = 0.5  # seconds without a send that count as a pause in a busy run
-BUSY_LEAD = 25.0  # seconds at least between starting a busy run and the window opening
+BUSY_LEAD = 20.0  # seconds at least between starting a busy run and the window opening
 ALL_DAYS, WEEKDAYS = (0, 1, 2, 3, 4, 5, 6), (1, 2, 3, 4, 5)  # PTB's run_daily: 0 is Sunday
 T = TypeVar("T")
 
@@ -98,6 +100,7 @@ def in_fresh_process(function: Callable[..., T], *args: Any) -> T:
 
 
 def percentile(values: Sequence[float], share: float) -> float:
+    """The value below which `share` of `values` lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
@@ -118,16 +121,19 @@ class StatementCounter:
 
 
 class WarningCounter(logging.Handler):
-    """Counts warnings and errors by logger and message, instead of printing each one."""
+    """Takes over the root logger: counts warnings and errors by message, prints none."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.seen: Counter[str] = Counter()
+        logging.getLogger().handlers[:] = [self]  # summarised under the table instead
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.seen[f"{record.name}: {record.getMessage()[:90]}"] += 1
+        message = re.sub(r"\d+", "#", record.getMessage())  # times and ids differ each time
+        self.seen[f"{record.name}: {message[:110]}"] += 1
 
     def lines(self) -> list[str]:
+        """The most frequent messages, with their counts."""
         return [f"  {count} x {message}" for message, count in self.seen.most_common(5)]
 
 
@@ -200,13 +206,15 @@ class Result:
 def target(value: float, limit: float, unit: str, *, at_most: bool) -> str:
     """'target <= 2 s: met' and the like."""
     met = value <= limit if at_most else value >= limit
-    return f"target {'<=' if at_most else '>='} {limit:g} {unit}: {'met' if met else 'MISSED'}"
+    goal = f"{'<=' if at_most else '>='} {limit:,g}{f' {unit}' if unit else ''}"
+    return f"target {goal}: {'met' if met else 'MISSED'}"
 
 
 # ---- seed -----------------------------------------------------------------------------------
 
 
 def database_url(db: str) -> str:
+    """The SQLAlchemy URL of a SQLite path or a PostgreSQL URL."""
     return db if scenarios.is_postgres(db) else scenarios.sqlite_url(Path(db))
 
 
@@ -219,12 +227,14 @@ def seed_database(url: str, users: int, history_days: int) -> dict[str, Any]:
         "scheduled": seeded.nudges_scheduled,
         "history_rows": seeded.history_rows,
         "nudges_a_day": seeded.nudges_a_day,
+        "nudges_a_week": seeded.nudges_a_week,
         "busiest_minute": seeded.busiest_minute,
         "seconds": time.perf_counter() - started,
     }
 
 
 def seed(args: argparse.Namespace) -> Result:
+    """The `seed` subcommand: a fresh database with `--users` active users."""
     if not scenarios.is_postgres(args.db):
         path = Path(args.db)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,11 +250,12 @@ def seed(args: argparse.Namespace) -> Result:
             ("users (active, settings, first nudge)", f"{numbers['users']:,}", ""),
             ("scheduled rows (next nudge + weekly summary)", f"{numbers['scheduled']:,}", ""),
             (
-                f"sent nudges of the last {args.history_days} days",
+                f"sent nudges in the history ({args.history_days} d)",
                 f"{numbers['history_rows']:,}",
                 "",
             ),
-            ("nudges per allowed day, mean", f"{numbers['nudges_a_day']:.2f}", "about 8"),
+            ("nudges a day per user (days they want them)", f"{numbers['nudges_a_day']:.2f}", "8"),
+            ("nudges a week per user (70 % skip weekends)", f"{numbers['nudges_a_week']:.1f}", ""),
             (
                 "busiest minute of the first nudges",
                 f"{numbers['busiest_minute']:,}",
@@ -280,18 +291,21 @@ async def startup_child(db: str) -> None:
 
 
 def startup(args: argparse.Namespace) -> Result:
+    """The `startup` subcommand: the median of `--runs` fresh processes, on a copy of `--db`."""
     runs = []
-    for _ in range(args.runs):
-        command = [sys.executable, __file__, "startup", "--db", args.db, "--child"]
-        began = time.perf_counter()
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
-            assert child.stdout is not None
-            line = child.stdout.readline()
-            total = time.perf_counter() - began
-            child.wait(timeout=60)
-        if not line:
-            raise SystemExit("the start-up child printed nothing; see its error above")
-        runs.append(json.loads(line) | {"total": total})
+    with scenarios.sqlite_copy(Path(args.db)) as url:
+        copy = url.removeprefix("sqlite+aiosqlite:///")
+        for _ in range(args.runs):
+            command = [sys.executable, __file__, "startup", "--db", copy, "--child"]
+            began = time.perf_counter()
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+                assert child.stdout is not None
+                line = child.stdout.readline()
+                total = time.perf_counter() - began
+                child.wait(timeout=60)
+            if not line:
+                raise SystemExit("the start-up child printed nothing; see its error above")
+            runs.append(json.loads(line) | {"total": total})
     typical = sorted(runs, key=lambda run: run["total"])[len(runs) // 2]
     peak = max(run["peak"] for run in runs)
     numbers = typical | {"peak": peak, "totals": [run["total"] for run in runs]}
@@ -324,7 +338,7 @@ def startup(args: argparse.Namespace) -> Result:
 
 
 async def measure_sends(args: argparse.Namespace, label: str) -> Result:
-    """Make `args.due` nudges due and time Dispatcher.tick() until all of them are sent."""
+    """Make `args.due` messages of `args.kind` due; time Dispatcher.tick() until all are sent."""
     if not scenarios.is_postgres(args.db):
         with scenarios.sqlite_copy(Path(args.db)) as url:
             return await _sends(url, args, label, {})
@@ -334,15 +348,17 @@ async def measure_sends(args: argparse.Namespace, label: str) -> Result:
 
 
 async def _sends(url: str, args: argparse.Namespace, label: str, seeded: dict[str, Any]) -> Result:
+    """The measurement itself, on a database nobody else uses."""
     moment = await scenarios.seeded_at(url)
-    users = await scenarios.make_due(url, args.due, moment - timedelta(minutes=1))
+    kind = NudgeKind(args.kind)
+    users = await scenarios.make_due(url, args.due, moment - timedelta(minutes=1), kind)
     # A fake clock standing at the seed moment: only the nudges made due are due, however
     # long ago the database was seeded, and every run sees the same schedule.
     clock = FakeClock(moment)
     gc.collect()
     before_chats = memory_mb()["rss"]
     telegram = local_telegram(users, clock, flood_limits=False)
-    Deliveries(telegram)
+    Deliveries(telegram)  # listens from now on: messages are counted, then forgotten
     gc.collect()
     double_mb = memory_mb()["rss"] - before_chats
     with tempfile.TemporaryDirectory() as data_dir:
@@ -399,23 +415,16 @@ async def _sends(url: str, args: argparse.Namespace, label: str, seeded: dict[st
         "seed": seeded,
     }
     backend = "PostgreSQL" if scenarios.is_postgres(args.db) else "SQLite"
+    what = "nudges" if kind is NudgeKind.NUDGE else "weekly summaries"
     figures = [
-        ("nudges due / sent", f"{args.due:,} / {sent:,}", ""),
+        (f"{what} due / sent", f"{args.due:,} / {sent:,}", ""),
         ("ticks", f"{ticks}", ""),
         ("wall time", f"{elapsed:.2f} s", ""),
-        (
-            "time per 1,000 due nudges",
-            f"{numbers['per_1000']:.2f} s",
-            target(numbers["per_1000"], 1, "s", at_most=True),
-        ),
-        (
-            "internal throughput",
-            f"{rate:,.0f} nudges/s",
-            target(rate, 1000, "nudges/s", at_most=False),
-        ),
-        ("CPU busy (this process)", f"{cpu / elapsed:.0%}", ""),
-        ("SQL statements per nudge", f"{numbers['statements']:.1f}", ""),
-        ("transactions per nudge", f"{numbers['commits']:.2f}", ""),
+        ("time per 1,000 due", f"{numbers['per_1000']:.2f} s", ""),
+        ("internal throughput", f"{rate:,.0f} /s", target(rate, 1000, "/s", at_most=False)),
+        ("CPU busy (this process, all threads)", f"{cpu / elapsed:.0%}", ""),
+        ("SQL statements per message", f"{numbers['statements']:.1f}", ""),
+        ("transactions per message", f"{numbers['commits']:.2f}", ""),
         ("resident memory before the ticks", f"{baseline:.0f} MB", ""),
         (
             "peak resident memory",
@@ -430,7 +439,9 @@ async def _sends(url: str, args: argparse.Namespace, label: str, seeded: dict[st
             0, ("seeding this database (not timed below)", f"{seeded['seconds']:.0f} s", "")
         )
     result = Result(
-        f"{label}: {args.due:,} nudges due at once, {backend}, flood limits off", figures, numbers
+        f"{label}: {args.due:,} {what} due at once, {backend}, flood limits off, limiter off",
+        figures,
+        numbers,
     )
     if profiler:
         stats = pstats.Stats(profiler)
@@ -467,15 +478,16 @@ async def busy(args: argparse.Namespace) -> Result:
         soon = datetime.now(UTC) + timedelta(seconds=BUSY_LEAD)
         opening = soon.replace(second=0, microsecond=0) + timedelta(minutes=1)
         end = opening + timedelta(minutes=args.minutes)
+        preparing = time.perf_counter()
         morning = in_fresh_process(
             scenarios.prepare_busy_morning, url, seeded, opening, args.share, args.minutes
         )
+        preparing = time.perf_counter() - preparing
         prepared_ahead = (opening - datetime.now(UTC)).total_seconds()
         clock = SystemClock()
         telegram = local_telegram(morning.chats, clock, flood_limits=True)
         deliveries = Deliveries(telegram)
         warnings = WarningCounter()
-        logging.getLogger().handlers[:] = [warnings]  # summarised under the table instead
         with tempfile.TemporaryDirectory() as data_dir:
             runtime = Runtime.open(bench_settings(url, Path(data_dir)), clock)
             application = build_application(
@@ -519,10 +531,11 @@ async def busy(args: argparse.Namespace) -> Result:
         "paused_seconds": sum(pauses),
         "peak": memory["peak"],
         "prepared_ahead": prepared_ahead,
+        "preparing": preparing,
     }
     limit = per_minute(population.DEFAULT_RATE)
     result = Result(
-        f"busy: {args.minutes} minutes of real time from {opening:%H:%M} UTC, SQLite, local "
+        f"busy: {args.minutes} min of real time from {opening:%H:%M} UTC, SQLite, local "
         f"Telegram with flood limits, nudges_per_second 29, JobQueue tick every 5 s",
         [
             ("users whose window opens at the start", f"{morning.users:,}", ""),
@@ -563,7 +576,11 @@ async def busy(args: argparse.Namespace) -> Result:
                 f"{memory['peak']:.0f} MB",
                 target(memory["peak"], 150, "MB", at_most=True),
             ),
-            ("prepared ahead of the opening", f"{prepared_ahead:.0f} s", "> 0"),
+            (
+                "preparing the copy (own process)",
+                f"{preparing:.0f} s, {prepared_ahead:.0f} s early",
+                "",
+            ),
         ],
         numbers,
     )
@@ -616,6 +633,7 @@ def reminder_times(someone: population.Person) -> list[clock_time]:
 async def jobs(args: argparse.Namespace) -> Result:
     """The design the issue compares against: one PTB run_daily job per reminder."""
     telegram = LocalTelegram()
+    warnings = WarningCounter()
     with tempfile.TemporaryDirectory() as data_dir:
         url = scenarios.sqlite_url(Path(data_dir) / "jobs.db")
         runtime = Runtime.open(bench_settings(url, Path(data_dir)), SystemClock())
@@ -683,11 +701,14 @@ async def jobs(args: argparse.Namespace) -> Result:
         projected = total * args.users / max(users, 1)
         figures.append(("all users, linear projection (a lower bound)", f"{projected:.0f} s", ""))
         numbers["projected_seconds"] = projected
-    return Result(
+    result = Result(
         f"jobs: one run_daily job per reminder, {args.users:,} users x up to 8, in a fresh process",
         figures,
         numbers,
     )
+    if warnings.seen:
+        result.notes = ["log warnings and errors during the run:", *warnings.lines()]
+    return result
 
 
 # ---- everything -----------------------------------------------------------------------------
@@ -726,58 +747,113 @@ def run_all(args: argparse.Namespace) -> None:
         ("throughput", ["throughput", "--db", db, "--due", "20000"], 400),
         (
             "postgres",
-            ["throughput", "--db", args.postgres, "--due", "20000", "--users", users],
+            ["throughput", "--db", args.postgres, "--due", "10000", "--users", users],
             600,
         ),
+        ("summaries", ["tick", "--db", db, "--due", "100", "--kind", "weekly_summary"], 300),
         ("busy", ["busy", "--db", db, "--minutes", str(args.minutes)], args.minutes * 60 + 240),
         ("jobs", ["jobs", "--users", "10000"], 300),
         ("jobs_all", ["jobs", "--users", users, "--cap-seconds", str(args.cap_seconds)], 600),
     ]
     found = {name: run_step(name, arguments, timeout) for name, arguments, timeout in steps}
-    summary(found, time.perf_counter() - began)
+    summary(found, args.users, time.perf_counter() - began)
+    print(f"code: {code_version()}, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}")
 
 
-def summary(found: dict[str, dict[str, Any] | None], seconds: float) -> None:
-    """One table: each figure the issue asks for, beside its target."""
+def code_version() -> str:
+    """The commit measured, and whether the bot's code differed from it."""
+
+    def git(*words: str) -> str:
+        return subprocess.run(["git", *words], capture_output=True, text=True).stdout.strip()
+
+    changed = git("status", "--porcelain", "bot", "content")
+    return f"{git('rev-parse', '--short', 'HEAD')}{' + uncommitted bot changes' if changed else ''}"
+
+
+def summary(found: dict[str, dict[str, Any] | None], users: int, seconds: float) -> None:
+    """One table: each figure the issue asks for, beside its target and whether it was met."""
     rows: list[tuple[str, str, str]] = []
 
-    def add(step: str, what: str, show: Callable[[dict[str, Any]], str], goal: str = "") -> None:
+    def add(
+        step: str,
+        what: str,
+        show: Callable[[dict[str, Any]], str],
+        goal: str = "",
+        met: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         numbers = found.get(step)
-        rows.append((what, show(numbers) if numbers else "not measured", goal))
+        if numbers is None:
+            rows.append((what, "not measured", goal))
+            return
+        verdict = "" if met is None else (": met" if met(numbers) else ": MISSED")
+        rows.append((what, show(numbers), f"{goal}{verdict}"))
 
-    add("seed", "seeding 100,000 users", lambda n: f"{n['seconds']:.0f} s", "not a target")
-    add("startup", "start-up to ready", lambda n: f"{n['total']:.2f} s", "<= 2 s")
-    add("startup", "peak RSS at start-up", lambda n: f"{n['peak']:.0f} MB", "<= 150 MB")
-    add("tick", "tick time per 1,000 due", lambda n: f"{n['per_1000']:.2f} s", "")
-    add("tick", "peak RSS, 1,000 due", lambda n: f"{n['peak']:.0f} MB", "<= 150 MB")
-    add("throughput", "internal throughput, SQLite", lambda n: f"{n['rate']:,.0f}/s", ">= 1,000/s")
-    add("throughput", "peak RSS, 20,000 due", lambda n: f"{n['peak']:.0f} MB", "<= 150 MB")
+    def rss(step: str, label: str) -> None:
+        add(
+            step,
+            f"peak RSS, {label}",
+            lambda n: f"{n['peak']:.0f} MB",
+            "<= 150 MB",
+            lambda n: n["peak"] <= 150,
+        )
+
+    def rate(step: str, label: str) -> None:
+        add(
+            step,
+            f"internal throughput, {label}",
+            lambda n: f"{n['rate']:,.0f}/s",
+            ">= 1,000/s",
+            lambda n: n["rate"] >= 1000,
+        )
+
+    add("seed", f"seeding {users:,} users", lambda n: f"{n['seconds']:.0f} s", "not a target")
     add(
-        "postgres", "internal throughput, PostgreSQL", lambda n: f"{n['rate']:,.0f}/s", ">= 1,000/s"
+        "startup",
+        "start-up to ready",
+        lambda n: f"{n['total']:.2f} s",
+        "<= 2 s",
+        lambda n: n["total"] <= 2,
     )
-    add("busy", "busy: messages per second", lambda n: f"{n['rate']:.2f}", "")
-    add("busy", "busy: share of 30 msg/s", lambda n: f"{n['share_of_cap']:.1%}", ">= 95 %")
-    add("busy", "busy: 429s received", lambda n: f"{n['too_many_requests']}", "0")
+    rss("startup", "start-up")
+    add("tick", "tick time per 1,000 due nudges", lambda n: f"{n['per_1000']:.2f} s")
+    rss("tick", "1,000 due")
+    rate("throughput", "SQLite")
+    rss("throughput", "20,000 due")
+    rate("postgres", "PostgreSQL")
+    rate("summaries", "weekly summaries")
+    rss("summaries", "100 weekly summaries")
+    add("busy", "busy: messages per second", lambda n: f"{n['rate']:.2f}")
+    add(
+        "busy",
+        "busy: share of the 30 msg/s cap",
+        lambda n: f"{n['share_of_cap']:.1%}",
+        ">= 95 %",
+        lambda n: n["share_of_cap"] >= 0.95,
+    )
+    add(
+        "busy",
+        "busy: 429s received",
+        lambda n: f"{n['too_many_requests']}",
+        "0",
+        lambda n: n["too_many_requests"] == 0,
+    )
     add(
         "busy",
         "busy: lateness p99 / max",
         lambda n: f"{n['late_p99']:.1f} / {n['late_max']:.1f} s",
         "max <= 60 s",
+        lambda n: n["late_max"] <= 60,
     )
-    add("busy", "busy: peak RSS", lambda n: f"{n['peak']:.0f} MB", "<= 150 MB")
-    add(
-        "jobs",
-        "jobs, 10,000 users: schedule",
-        lambda n: f"{n['seconds']:.1f} s",
-        "compare start-up",
-    )
-    add("jobs", "jobs, 10,000 users: RSS", lambda n: f"{n['rss']:.0f} MB", "compare 150 MB")
-    add("jobs_all", "jobs, 100,000 users: schedule", jobs_outcome, "compare start-up")
-    add("jobs_all", "jobs, 100,000 users: RSS", lambda n: f"{n['rss']:.0f} MB", "compare 150 MB")
+    rss("busy", "busy")
+    add("jobs", "jobs, 10,000 users: scheduling", lambda n: f"{n['seconds']:.1f} s")
+    add("jobs", "jobs, 10,000 users: RSS", lambda n: f"{n['rss']:.0f} MB")
+    add("jobs_all", f"jobs, {users:,} users: scheduling", jobs_outcome)
+    add("jobs_all", f"jobs, {users:,} users: RSS", lambda n: f"{n['rss']:.0f} MB")
     Result(f"summary ({seconds / 60:.1f} minutes in all)", rows, {}).show(as_json=False)
 
 
 def jobs_outcome(numbers: dict[str, Any]) -> str:
+    """How long scheduling every job took, or how far it got before the cap."""
     if numbers["finished"]:
         return f"{numbers['seconds']:.1f} s"
     return f"not finished: {numbers['users']:,} users in {numbers['seconds']:.0f} s"
@@ -809,6 +885,12 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("--users", type=int, default=100_000, help="seeded on PostgreSQL")
         one.add_argument("--history-days", type=int, default=population.HISTORY_DAYS)
         one.add_argument("--profile", action="store_true", help="print where the time went")
+        one.add_argument(
+            "--kind",
+            choices=[NudgeKind.NUDGE.value, NudgeKind.WEEKLY_SUMMARY.value],
+            default=NudgeKind.NUDGE.value,
+            help="what is made due: nudges, or Monday's weekly summaries (with their chart)",
+        )
     one = command("busy", "real time, flood limits on: a busy morning")
     one.add_argument("--minutes", type=int, default=5)
     one.add_argument("--share", type=float, default=0.3, help="of users whose window opens")
@@ -819,7 +901,7 @@ def parser() -> argparse.ArgumentParser:
     one.add_argument("--users", type=int, default=100_000)
     one.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server for its own database")
     one.add_argument("--minutes", type=int, default=5)
-    one.add_argument("--cap-seconds", type=float, default=90.0)
+    one.add_argument("--cap-seconds", type=float, default=30.0)
     return commands
 
 

@@ -7,26 +7,28 @@ database the benchmark did not make itself.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from population import DEFAULT_RATE, level_in_memory
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import RowMapping, make_url
 
 from bot.db.engine import create_engine
 from bot.db.models import Nudge, NudgeKind, NudgeState, UserSettings
 from bot.delivery import planner
+from bot.delivery.planner import per_minute
 from bot.delivery.timing import MINUTES_PER_DAY, Rhythm, next_nudge_at
-from bot.services.nudging import per_minute
 
 NUDGES = Nudge.__table__
 SETTINGS = UserSettings.__table__
@@ -57,6 +59,7 @@ def sqlite_copy(path: Path) -> Iterator[str]:
 
 
 async def _admin(server_url: str) -> Any:
+    """An asyncpg connection to the database named in `server_url`, for CREATE and DROP."""
     import asyncpg
 
     url = make_url(server_url)
@@ -102,12 +105,12 @@ async def seeded_at(url: str) -> datetime:
     return moment
 
 
-async def make_due(url: str, count: int, moment: datetime) -> list[int]:
-    """Bring the `count` earliest scheduled nudges forward to `moment`; returns their users."""
+async def make_due(url: str, count: int, moment: datetime, kind: NudgeKind) -> list[int]:
+    """Bring the `count` earliest scheduled messages of `kind` forward to `moment`; their users."""
     engine = create_engine(url)
     earliest = (
         select(NUDGES.c.id)
-        .where(NUDGES.c.state == NudgeState.SCHEDULED, NUDGES.c.kind == NudgeKind.NUDGE)
+        .where(NUDGES.c.state == NudgeState.SCHEDULED, NUDGES.c.kind == kind)
         .order_by(NUDGES.c.due_at)
         .limit(count)
     )
@@ -146,8 +149,6 @@ def prepare_busy_morning(
     0-15 minutes of start jitter) and are levelled like `planner.level` does at the default
     rate, so every minute fills up to `per_minute(29)` and the overflow moves later.
     """
-    import asyncio
-
     return asyncio.run(_prepare_busy_morning(url, seeded, opening, share, minutes))
 
 
@@ -213,12 +214,12 @@ async def _prepare_busy_morning(
     )
 
 
-def _openers(everyone: Any, opening: datetime, share: float) -> dict[int, Rhythm]:
+def _openers(everyone: Sequence[RowMapping], opening: datetime, share: float) -> dict[int, Rhythm]:
     """`share` of all users (those whose local clock leaves room), with a window from now."""
     wanted = round(share * len(everyone))
     chosen: dict[int, Rhythm] = {}
     for row in random.Random(5).sample(list(everyone), len(everyone)):
-        local = opening.astimezone(Rhythm(row["timezone"], 0, 1, 30, True).zone)
+        local = opening.astimezone(ZoneInfo(row["timezone"]))
         start = local.hour * 60 + local.minute
         end = min(MINUTES_PER_DAY, start + row["window_end"] - row["window_start"])
         if end - start < SHORTEST_BUSY_WINDOW:
