@@ -15,7 +15,8 @@ import os
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy import func, select
@@ -30,7 +31,7 @@ from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
 from bot.delivery.timing import local_moment
 from bot.messages import Screenful, keyboard
-from bot.progress.chart import progress_chart
+from bot.progress.data import ProgressData
 from bot.progress.streak import streak_line
 from bot.runtime import Runtime
 from bot.services.progress import progress_data, streak_of
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+RESCHEDULE_BATCH = 100  # users rescheduled per transaction after downtime
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -119,7 +121,7 @@ class Dispatcher:
         *,
         name: str | None = None,
         batch_size: int = 100,
-        max_tick_seconds: float = 20.0,
+        max_tick_seconds: float = 240.0,
     ) -> None:
         self.bot = bot
         self.runtime = runtime
@@ -173,17 +175,23 @@ class Dispatcher:
             # Telegram redelivers within hours at most; a week of update ids is plenty.
             await prune_processed_updates(session, now - PROCESSED_UPDATES_KEPT)
             missed = await expire_overdue(session, cutoff)
-            report.missed = len(missed)
-            for user_id in {user_id for user_id, kind in missed if kind is NudgeKind.NUDGE}:
-                user = await session.get(User, user_id)
-                if user is not None:
-                    await planner.schedule_next_nudge(session, user, now, now, self.per_minute)
-            for user_id in {u for u, kind in missed if kind is NudgeKind.WEEKLY_SUMMARY}:
-                user = await session.get(User, user_id)
-                if user is not None:
-                    await planner.schedule_weekly_summary(session, user, now, now)
-        if report.missed:
-            log.info("Marked %d overdue messages as missed", report.missed)
+        report.missed = len(missed)
+        if not missed:
+            return
+        log.info("Marked %d overdue messages as missed", report.missed)
+        # Rescheduling after downtime can touch many users: short transactions, so handlers
+        # (and SQLite's single writer) are never kept waiting for long.
+        users = sorted({(user_id, kind) for user_id, kind in missed})
+        for start in range(0, len(users), RESCHEDULE_BATCH):
+            async with self.runtime.sessions.begin() as session:
+                for user_id, kind in users[start : start + RESCHEDULE_BATCH]:
+                    user = await session.get(User, user_id)
+                    if user is None:
+                        continue
+                    if kind is NudgeKind.NUDGE:
+                        await planner.schedule_next_nudge(session, user, now, now, self.per_minute)
+                    elif kind is NudgeKind.WEEKLY_SUMMARY:
+                        await planner.schedule_weekly_summary(session, user, now, now)
 
     async def _release_unsent(self, batch: list[Claimed]) -> None:
         async with self.runtime.sessions.begin() as session:
@@ -298,9 +306,9 @@ class Dispatcher:
                     return None
                 name = self.library[report.exercise_id].name if report.exercise_id else "session"
                 return compose.morning_check(nudge.id, name, report.pain_during or 0), {}
-            week = await _week(session, user.id, now)
+            week = await _week(session, user, now)
             data = await progress_data(session, user, now)
-        chart = await asyncio.to_thread(progress_chart, data)
+        chart = await asyncio.to_thread(_chart, data)
         text = f"{compose.weekly_summary(user.first_name, week)}\n{streak_line(streak_of(data))}"
         return Screenful(text, photo=chart), {}
 
@@ -399,31 +407,33 @@ async def _painful_report(session: AsyncSession, user_id: int, now: datetime) ->
     )
 
 
-async def _week(session: AsyncSession, user_id: int, now: datetime) -> compose.Week:
-    since = now - timedelta(days=7)
+async def _week(session: AsyncSession, user: User, now: datetime) -> compose.Week:
+    """The last full local week (Monday to Sunday) before `now`."""
+    zone = ZoneInfo(user.settings.timezone)
+    today = now.astimezone(zone).date()
+    this_monday = today - timedelta(days=today.weekday())
+    since = datetime.combine(this_monday - timedelta(days=7), time(0), tzinfo=zone)
+    until = datetime.combine(this_monday, time(0), tzinfo=zone)
+    in_week = (Nudge.sent_at >= since, Nudge.sent_at < until)
     sent = await session.scalar(
         select(func.count())
         .select_from(Nudge)
-        .where(
-            Nudge.user_id == user_id,
-            Nudge.kind == NudgeKind.NUDGE,
-            Nudge.sent_at >= since,
-        )
+        .where(Nudge.user_id == user.id, Nudge.kind == NudgeKind.NUDGE, *in_week)
     )
     done = await session.scalar(
         select(func.count())
         .select_from(Nudge)
         .where(
-            Nudge.user_id == user_id,
+            Nudge.user_id == user.id,
             Nudge.kind == NudgeKind.NUDGE,
             Nudge.response == "done",
-            Nudge.sent_at >= since,
+            *in_week,
         )
     )
     reps, pain = (
         await session.execute(
             select(func.sum(Report.reps), func.avg(Report.pain_during)).where(
-                Report.user_id == user_id, Report.created_at >= since
+                Report.user_id == user.id, Report.created_at >= since, Report.created_at < until
             )
         )
     ).one()
@@ -433,3 +443,10 @@ async def _week(session: AsyncSession, user_id: int, now: datetime) -> compose.W
         reps=int(reps or 0),
         average_pain=float(pain) if pain is not None else None,
     )
+
+
+def _chart(data: ProgressData) -> bytes:
+    """The weekly chart; matplotlib is imported only when a summary is due (it is large)."""
+    from bot.progress.chart import progress_chart
+
+    return progress_chart(data)

@@ -29,7 +29,7 @@ WEEKLY_SUMMARY_DELAY = timedelta(minutes=5)  # after the window opens
 
 def per_minute(rate: float) -> int:
     """How many messages a minute the schedule may hold (a little under the send rate)."""
-    return max(1, int(rate * 60 * 0.95))
+    return max(1, int(rate * 60))
 
 
 def rhythm_of(settings: UserSettings) -> Rhythm:
@@ -109,6 +109,7 @@ async def cancel_pending(
             Nudge.kind.in_(kinds),
         )
         .values(state=NudgeState.CANCELLED)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -133,14 +134,22 @@ async def schedule_next_nudge(
     return nudge
 
 
-def next_weekly_summary_at(settings: UserSettings, after: datetime) -> datetime:
-    """The next Monday (local), a few minutes after the nudge window opens."""
+def next_weekly_summary_at(
+    settings: UserSettings, after: datetime, rng: random.Random | None = None
+) -> datetime:
+    """The next Monday (local), somewhere in the nudge window.
+
+    Spread over the window (with `rng`) so a crowd's summaries, each with a chart to draw,
+    do not all fall due in the same second.
+    """
     zone = ZoneInfo(settings.timezone)
     local = after.astimezone(zone)
     days = (WEEKLY_SUMMARY_DAY - local.weekday()) % 7 or 7
     day: date = local.date() + timedelta(days=days)
     opens = time(settings.window_start // 60, settings.window_start % 60)
-    moment = datetime.combine(day, opens, tzinfo=zone) + WEEKLY_SUMMARY_DELAY
+    length = max(settings.window_end - settings.window_start, 1)
+    spread = timedelta(minutes=rng.uniform(0, length * 0.8)) if rng else timedelta(0)
+    moment = datetime.combine(day, opens, tzinfo=zone) + WEEKLY_SUMMARY_DELAY + spread
     return moment.astimezone(ZoneInfo("UTC"))
 
 
@@ -154,7 +163,7 @@ async def schedule_weekly_summary(
     session.add(
         Nudge(
             user_id=user.id,
-            due_at=next_weekly_summary_at(user.settings, after),
+            due_at=next_weekly_summary_at(user.settings, after, rng_for(user.id, after)),
             state=NudgeState.SCHEDULED,
             kind=NudgeKind.WEEKLY_SUMMARY,
             created_at=now,

@@ -8,10 +8,8 @@ from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
 from bot.db.repo import get_user
-from bot.progress.chart import progress_chart
 from bot.progress.export import export_csv, export_json
 from bot.progress.history import history_text
-from bot.progress.physio import physio_report
 from bot.progress.streak import streak_line
 from bot.runtime import runtime_of
 from bot.services.progress import (
@@ -37,6 +35,8 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if data is None:
         await message.reply_text(NOTHING_YET)
         return
+    from bot.progress.chart import progress_chart  # matplotlib: loaded on first use
+
     png = await asyncio.to_thread(progress_chart, data)
     caption = f"Your last four weeks. {streak_line(streak_of(data))}"
     await message.reply_photo(InputFile(png, filename="progress.png"), caption=caption)
@@ -80,6 +80,8 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_document(
         InputFile(export_json(everything), filename=f"glutebot-{stamp}.json")
     )
+    from bot.progress.physio import physio_report  # fpdf and matplotlib: on first use
+
     pdf = await asyncio.to_thread(physio_report, physio)
     await message.reply_document(
         InputFile(pdf, filename=f"glutebot-physio-report-{stamp}.pdf"),

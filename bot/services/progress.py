@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +20,11 @@ from bot.progress.data import (
     mean,
 )
 from bot.progress.export import ExportData, export_data
-from bot.progress.physio import PhysioData
 from bot.progress.streak import Streak, weekly_streak
 from content import Library, load_library
+
+if TYPE_CHECKING:
+    from bot.progress.physio import PhysioData
 
 LOOK_BACK = timedelta(days=42)  # six weeks: the chart shows four, the physio report six
 
@@ -122,6 +125,8 @@ async def physio_data(session: AsyncSession, user: User, now: datetime) -> Physi
         if screen is not None
         else None
     )
+    from bot.progress.physio import PhysioData  # fpdf and matplotlib: only when asked for
+
     return PhysioData(
         progress=await progress_data(session, user, now),
         generated_at=now,
