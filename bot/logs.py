@@ -43,3 +43,6 @@ def configure_logging(level: str, token: str | None, stream: object = None) -> N
     root.setLevel(level)
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # A busy delivery tick runs longer than its interval on purpose; the skipped runs
+    # APScheduler warns about are expected, not a problem.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
