@@ -301,7 +301,7 @@ class Dispatcher:
             return screenful, details
         async with self.runtime.sessions() as session:
             if nudge.kind is NudgeKind.MORNING_CHECK:
-                report = await _painful_report(session, user.id, now)
+                report = await planner.awaiting_morning_check(session, user.id, now)
                 if report is None:
                     return None
                 name = self.library[report.exercise_id].name if report.exercise_id else "session"
@@ -390,21 +390,6 @@ class Dispatcher:
 
 def _counts(target: int | None) -> tuple[int, ...]:
     return quick_reply_counts(target or 1)
-
-
-async def _painful_report(session: AsyncSession, user_id: int, now: datetime) -> Report | None:
-    """The latest report from the last two days that hurt and has no morning score yet."""
-    return await session.scalar(
-        select(Report)
-        .where(
-            Report.user_id == user_id,
-            Report.pain_during > 0,
-            Report.pain_next_morning.is_(None),
-            Report.created_at >= now - timedelta(days=2),
-        )
-        .order_by(Report.created_at.desc())
-        .limit(1)
-    )
 
 
 async def _week(session: AsyncSession, user: User, now: datetime) -> compose.Week:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Nudge, NudgeKind, NudgeState, User, UserSettings, UserState
+from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserSettings, UserState
 from bot.delivery.timing import Rhythm, next_nudge_at
 
 # Unanswered nudges in a row before the fatigue guard spaces nudges out, and by how much.
@@ -23,6 +23,7 @@ FATIGUE_AFTER = 3
 FATIGUE_SPACING = 2.0
 # How far levelling may push a nudge when its minute is full.
 MAX_LEVELLING_MINUTES = 120
+MORNING_CHECK_LOOKS_BACK = timedelta(days=2)
 WEEKLY_SUMMARY_DAY = 0  # Monday, local
 WEEKLY_SUMMARY_DELAY = timedelta(minutes=5)  # after the window opens
 
@@ -198,6 +199,23 @@ async def schedule_morning_check(session: AsyncSession, user: User, now: datetim
             kind=NudgeKind.MORNING_CHECK,
             created_at=now,
         )
+    )
+
+
+async def awaiting_morning_check(
+    session: AsyncSession, user_id: int, now: datetime
+) -> Report | None:
+    """The latest report of the last two days that hurt and has no morning score yet."""
+    return await session.scalar(
+        select(Report)
+        .where(
+            Report.user_id == user_id,
+            Report.pain_during > 0,
+            Report.pain_next_morning.is_(None),
+            Report.created_at >= now - MORNING_CHECK_LOOKS_BACK,
+        )
+        .order_by(Report.created_at.desc())
+        .limit(1)
     )
 
 

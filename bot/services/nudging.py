@@ -10,20 +10,17 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
     Nudge,
     NudgeKind,
     NudgeState,
-    Report,
     ReportSource,
     User,
     UserState,
 )
 from bot.delivery import compose, planner
-from bot.delivery.outbox import HISTORY
 from bot.messages import Outcome, Screenful
 from bot.onboarding.questions import normalize
 from bot.services.reporting import REFERRED, Reporting, cleared_button
@@ -162,17 +159,7 @@ class Nudges:
             return Outcome(toast="Already noted.")
         self._respond(nudge, "answered")
         self.user.settings.unanswered_streak = 0
-        report = await self.session.scalar(
-            select(Report)
-            .where(
-                Report.user_id == self.user.id,
-                Report.pain_during > 0,
-                Report.pain_next_morning.is_(None),
-                Report.created_at >= self.now - HISTORY,
-            )
-            .order_by(Report.created_at.desc())
-            .limit(1)
-        )
+        report = await planner.awaiting_morning_check(self.session, self.user.id, self.now)
         during = report.pain_during if report is not None else None
         decision = ""
         if report is not None:
