@@ -25,6 +25,9 @@ DRIVERS = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+# Telegram's rule for a webhook secret token: 1-256 of A-Z, a-z, 0-9, _ and -.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 # The environment variable each field is read from, for error messages.
 ENV_NAMES = {
@@ -38,6 +41,13 @@ ENV_NAMES = {
     "tick_seconds": "TICK_SECONDS",
     "missed_after_minutes": "MISSED_AFTER_MINUTES",
     "claim_timeout_seconds": "CLAIM_TIMEOUT_SECONDS",
+    "log_format": "LOG_FORMAT",
+    "webhook_url": "WEBHOOK_URL",
+    "webhook_listen": "WEBHOOK_LISTEN",
+    "webhook_port": "WEBHOOK_PORT",
+    "webhook_secret": "WEBHOOK_SECRET",
+    "status_listen": "STATUS_LISTEN",
+    "status_port": "STATUS_PORT",
 }
 
 
@@ -61,6 +71,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Delivery: Telegram allows about 30 messages a second; nudges leave room for replies.
     nudges_per_second: float = Field(default=29.0, gt=0, le=1000)
@@ -68,6 +79,16 @@ class Settings(BaseSettings):
     missed_after_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # A claimed message not recorded within this time belongs to a dispatcher that died.
     claim_timeout_seconds: float = Field(default=120.0, ge=1, le=3600)
+    # Webhook mode (`glutebot run --webhook`): Telegram posts updates to WEBHOOK_URL, which
+    # a reverse proxy forwards to WEBHOOK_LISTEN:WEBHOOK_PORT; every request must carry
+    # WEBHOOK_SECRET in its X-Telegram-Bot-Api-Secret-Token header.
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    # The status server: GET /health and GET /metrics (Prometheus). Port 0 turns it off.
+    status_listen: str = "127.0.0.1"
+    status_port: int = Field(default=9108, ge=0, le=65535)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -114,6 +135,32 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _check_webhook_url(cls, value: object) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", value.strip()):
+            raise ValueError(
+                "must be the public https URL Telegram posts to, e.g. https://bot.example.com/telegram"
+            )
+        return value.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_webhook_secret(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not SECRET_PATTERN.match(value.strip()):
+            # Never echo the value.
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value.strip()
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_admin_ids(cls, value: object) -> object:
@@ -135,6 +182,11 @@ class Settings(BaseSettings):
     def token(self) -> str | None:
         """The bot token, or None when Glutebot should run against the local Telegram."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def secret(self) -> str | None:
+        """The webhook secret token, if set."""
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
     @property
     def database_label(self) -> str:
