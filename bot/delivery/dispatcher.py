@@ -134,6 +134,13 @@ class Dispatcher:
         self.per_minute = max(1, int(rate * 60 * 0.95))
         self._lock = asyncio.Lock()
         self.library = load_library()
+        self.draining = False
+        # When the last tick started (clock time): the health check reports the lag.
+        self.last_tick_at: datetime | None = None
+
+    def drain(self) -> None:
+        """Stop taking work: the message in flight is finished, the rest handed back."""
+        self.draining = True
 
     async def run_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The JobQueue callback."""
@@ -142,11 +149,14 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """Expire what is too late, then send what is due until done or out of time."""
         report = TickReport()
+        if self.draining:
+            return report
         async with self._lock:  # one tick at a time per dispatcher
+            self.last_tick_at = self.runtime.clock.now()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.max_tick_seconds
             await self._housekeeping(report)
-            while loop.time() < deadline:
+            while loop.time() < deadline and not self.draining:
                 now = self.runtime.clock.now()
                 async with self.runtime.sessions.begin() as session:
                     batch = await claim_due(session, now, self.batch_size, self.name)
@@ -154,6 +164,9 @@ class Dispatcher:
                     break
                 try:
                     for index, item in enumerate(batch):
+                        if self.draining:  # shutting down: hand back what is not sent yet
+                            await self._release_unsent(batch[index:])
+                            return report
                         try:
                             await self._deliver(item, report)
                         except FloodWait as wait:
