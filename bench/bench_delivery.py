@@ -28,6 +28,7 @@ import itertools
 import json
 import logging
 import multiprocessing
+import os
 import pstats
 import re
 import subprocess
@@ -445,7 +446,9 @@ async def _sends(url: str, args: argparse.Namespace, label: str, seeded: dict[st
     )
     if profiler:
         stats = pstats.Stats(profiler)
-        stats.sort_stats("tottime").print_stats(25)
+        # PROFILE_SORT=cumulative PROFILE_LINES=80 for another view of the same run.
+        stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
+        stats.print_stats(int(os.environ.get("PROFILE_LINES", "25")))
     return result
 
 

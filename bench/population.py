@@ -308,8 +308,14 @@ async def _write(
         nudges.append(
             nudge_row(someone.user_id, level_in_memory(due, load, most), NudgeKind.NUDGE, now)
         )
-        settings = UserSettings(timezone=someone.timezone, window_start=someone.window_start)
-        summary = planner.next_weekly_summary_at(settings, now)
+        settings = UserSettings(
+            timezone=someone.timezone,
+            window_start=someone.window_start,
+            window_end=someone.window_end,
+        )
+        summary = planner.next_weekly_summary_at(
+            settings, now, planner.rng_for(someone.user_id, now)
+        )
         nudges.append(nudge_row(someone.user_id, summary, NudgeKind.WEEKLY_SUMMARY, now))
     past = [row for someone in batch for row in history_rows(someone, now, history_days)]
     async with engine.begin() as connection:

@@ -9,9 +9,11 @@ from telegram.request import BaseRequest
 
 from bot.commands import bot_commands
 from bot.db.migrate import upgrade
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import RECONCILE_EVERY, Dispatcher
 from bot.handlers import register
 from bot.runtime import RUNTIME_KEY, Runtime, get_runtime
+from bot.services.broadcast import resume_after_restart
+from bot.status import start_status, stop_status
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +26,22 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     """Bring the database schema up to date and publish the command menu."""
     runtime = get_runtime(application)
     await upgrade(runtime.settings.database_url)
+    # Broadcasts held up by downtime are spaced out again; an interrupted Send finishes.
+    await resume_after_restart(
+        runtime.sessions, runtime.clock.now(), runtime.settings.nudges_per_second
+    )
     await application.bot.set_my_commands(bot_commands())
     log.info(
         "Glutebot is ready as @%s (database: %s)",
         application.bot.username,
         runtime.settings.database_label,
     )
+    await start_status(application)  # /health and /metrics, when `serve_status` attached it
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    """Close the database when the application stops."""
+    """Stop the status server and close the database when the application stops."""
+    await stop_status(application)
     await get_runtime(application).close()
 
 
@@ -84,6 +92,14 @@ def build_application(
                 "coalesce": True,
                 "max_instances": 1,
             },
+        )
+        # Closes gaps a crash can leave in the schedule; at start, then now and again.
+        application.job_queue.run_repeating(
+            dispatcher.run_reconcile_job,
+            interval=RECONCILE_EVERY,
+            first=2.0,
+            name="reconcile",
+            job_kwargs={"coalesce": True, "max_instances": 1},
         )
     return application
 

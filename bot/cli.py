@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from sqlalchemy.exc import DBAPIError, OperationalError
-from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
@@ -34,9 +36,9 @@ class SettingsProblem(Problem):
     exit_code = 2
 
 
-def _settings() -> Settings:
+def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except ConfigError as exc:
         lines = str(exc).splitlines()
         raise SettingsProblem("configuration problem: " + "; ".join(lines)) from None
@@ -80,28 +82,114 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command()
-def run() -> None:
-    """Run the bot on Telegram (or TELEGRAM_API_BASE_URL) with long polling."""
-    from bot.app import build_application
-    from bot.runtime import Runtime
+@click.option(
+    "--webhook",
+    is_flag=True,
+    help="Take updates on a webhook (needs WEBHOOK_URL and WEBHOOK_SECRET) instead of polling.",
+)
+@click.option("--url", metavar="URL", help="The public URL Telegram posts to [WEBHOOK_URL].")
+@click.option(
+    "--listen",
+    metavar="ADDRESS",
+    help="Where the webhook server listens [WEBHOOK_LISTEN, or 0.0.0.0].",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(min=1, max=65535),
+    help="The webhook server's port [WEBHOOK_PORT, or 8443].",
+)
+def run(webhook: bool, url: str | None, listen: str | None, port: int | None) -> None:
+    """Run the bot on Telegram (or TELEGRAM_API_BASE_URL): long polling, or a webhook.
 
-    settings = _settings()
+    SIGTERM or Ctrl-C stops it cleanly: the message being sent is finished, the rest stays
+    queued for the next start, and the exit code is 0.
+    """
+    from bot.app import build_application, dispatcher_of
+    from bot.runtime import Runtime
+    from bot.serving import run_polling, run_webhook
+    from bot.status import StatusServerError, serve_status
+
+    if not webhook and (url or listen or port):
+        raise click.UsageError("--url, --listen and --port go with --webhook")
+    given = {"webhook_url": url, "webhook_listen": listen, "webhook_port": port}
+    settings = _settings(**{name: value for name, value in given.items() if value is not None})
     if not settings.token:
         raise SettingsProblem(
             "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather, or try `glutebot console`"
         )
-    configure_logging(settings.log_level, settings.token)
-    log.info("Starting Glutebot (polling) against %s", settings.telegram_api_base_url)
+    if webhook:
+        _check_webhook_settings(settings)
+    configure_logging(
+        settings.log_level,
+        settings.token,
+        log_format=settings.log_format,
+        secret=settings.secret,
+    )
+    mode = "webhook" if webhook else "polling"
+    log.info("Starting Glutebot (%s) against %s", mode, settings.telegram_api_base_url)
     try:
         username = asyncio.run(_preflight(settings, settings.token))
     except Exception as exc:
         _explain_startup_failure(exc, settings)
     log.info("Connected to the Bot API as @%s", username)
     application = build_application(Runtime.open(settings, SystemClock()), rate_limited=True)
+    if settings.status_port:  # GET /health and /metrics while the bot runs
+        try:
+            serve_status(
+                application,
+                dispatcher_of(application),
+                listen=settings.status_listen,
+                port=settings.status_port,
+            )
+        except StatusServerError as exc:
+            raise Problem(str(exc)) from None
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        if not webhook:
+            run_polling(application)
+        else:
+            assert settings.secret is not None  # checked above
+            run_webhook(
+                application,
+                url=settings.webhook_url,
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                secret=settings.secret,
+            )
+    except OSError as exc:
+        if not webhook or not _cannot_listen(exc):
+            _explain_startup_failure(exc, settings)
+        where = f"{settings.webhook_listen}:{settings.webhook_port}"
+        raise Problem(f"cannot serve the webhook on {where}: {exc.strerror or exc}") from None
+    except TelegramError as exc:
+        if not webhook or isinstance(exc, InvalidToken | NetworkError):
+            _explain_startup_failure(exc, settings)
+        webhook_url = settings.webhook_url
+        raise Problem(f"Telegram refused the webhook {webhook_url}: {exc.message}") from None
     except Exception as exc:
         _explain_startup_failure(exc, settings)
+
+
+def _cannot_listen(exc: OSError) -> bool:
+    """Whether binding the webhook server failed (address taken, unknown or not allowed)."""
+    return isinstance(exc, socket.gaierror) or exc.errno in (
+        errno.EADDRINUSE,
+        errno.EADDRNOTAVAIL,
+        errno.EACCES,
+    )
+
+
+def _check_webhook_settings(settings: Settings) -> None:
+    """Webhook mode needs a public URL and a secret: one line naming what is missing."""
+    missing = []
+    if not settings.webhook_url:
+        missing.append("WEBHOOK_URL is not set (or pass --url): the public https URL to post to")
+    if not settings.secret:
+        missing.append(
+            "WEBHOOK_SECRET is not set: webhook mode needs it so that only Telegram's requests "
+            "are taken (1-256 of A-Z, a-z, 0-9, _ and -, e.g. from `openssl rand -hex 32`)"
+        )
+    if missing:
+        raise SettingsProblem("configuration problem: " + "; ".join(missing))
 
 
 async def _preflight(settings: Settings, token: str) -> str:
@@ -178,6 +266,167 @@ def db_upgrade() -> None:
     except Exception as exc:
         _explain_startup_failure(exc, settings)
     click.echo(f"Database {settings.database_label} is at revision {revision}.")
+
+
+@db.command("copy")
+@click.option("--from", "source", required=True, metavar="URL", help="The database to copy.")
+@click.option("--to", "target", required=True, metavar="URL", help="An empty database.")
+def db_copy(source: str, target: str) -> None:
+    """Copy every row from one database into an empty one (SQLite <-> PostgreSQL).
+
+    URLs take the forms DATABASE_URL takes: sqlite:///data/glutebot.db or
+    postgresql://user:password@host/dbname. Stop the bot first (every process using either
+    database): rows written during the copy would be missed.
+
+    The source is only read, and must be at the latest migration (run `glutebot db
+    upgrade` on it first). The target is migrated, then filled in one transaction: if
+    anything fails it keeps no copied row. A target that already holds rows is refused.
+    Afterwards the rows of every table are counted on both sides.
+    """
+    from bot.db.copy import CopyError, copy_database, head_revision, label, normalise_url
+
+    try:
+        source, target = normalise_url(source, "--from"), normalise_url(target, "--to")
+        click.echo(f"Copying {label(source)} to {label(target)} (revision {head_revision()}).")
+        report = asyncio.run(copy_database(source, target))
+    except CopyError as exc:
+        raise Problem(str(exc)) from None
+    width = max(len("table"), *(len(name) for name, _ in report.counts))
+    click.echo(f"{'table':<{width}}  {'rows':>9}")
+    for name, rows in report.counts:
+        click.echo(f"{name:<{width}}  {rows:>9,}")
+    click.echo(f"All {report.total:,} rows copied and counted.")
+
+
+@cli.command()
+def health() -> None:
+    """Check the running bot through its status page; exit 0 when healthy, 1 when not.
+
+    Prints one line per check (database, scheduler, outbox). Asks the bot at
+    http://STATUS_LISTEN:STATUS_PORT/health, which is what a Docker HEALTHCHECK runs; when
+    nothing answers there, it says so and checks the database directly. With STATUS_PORT=0
+    (no status page) only the database is checked.
+    """
+    import httpx
+
+    from bot.status import local_host
+
+    settings = _settings()
+    if not settings.status_port:
+        click.echo("status server: off (STATUS_PORT=0), so only the database is checked")
+        _exit_unless(_check_database_directly(settings))
+    url = f"http://{local_host(settings.status_listen)}:{settings.status_port}/health"
+    try:
+        # trust_env=False: a proxy from the environment must not answer for the bot.
+        response = httpx.get(url, timeout=HEALTH_TIMEOUT, trust_env=False)
+    except httpx.HTTPError as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        click.echo(
+            f"status server: FAILING - nothing answers at {url} ({reason}); is the bot running?"
+        )
+        _check_database_directly(settings)
+        _exit_unless(False)
+    try:
+        report = response.json()
+        checks = [
+            (str(name), bool(c["ok"]), str(c["detail"])) for name, c in report["checks"].items()
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        click.echo(
+            f"status server: FAILING - {url} answered {response.status_code} "
+            "without a health report; is STATUS_PORT the bot's status port?"
+        )
+        _exit_unless(False)
+    for name, ok, detail in checks:
+        click.echo(f"{name}: {'ok' if ok else 'FAILING'} - {detail}")
+    _exit_unless(response.status_code == 200 and report.get("ok") is True)
+
+
+HEALTH_TIMEOUT = 10.0  # seconds; the bot's own database check gives up after 3
+
+
+def _exit_unless(healthy: bool) -> NoReturn:
+    click.get_current_context().exit(0 if healthy else 1)
+    raise AssertionError("unreachable")  # Context.exit raises; this keeps mypy informed
+
+
+def _missing_database(settings: Settings) -> str | None:
+    """Why there is no database to read (a SQLite file that does not exist), or None.
+
+    Checked first so that reading commands never create an empty database file.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if Path(url.database).is_file():
+        return None
+    return (
+        f"there is no database at {url.database} yet; start the bot or run "
+        "`glutebot db upgrade` (or set DATABASE_URL to the bot's database)"
+    )
+
+
+def _check_database_directly(settings: Settings) -> bool:
+    """Print the database check done from this process; True when it passed."""
+    from bot.db.engine import create_engine
+    from bot.status import database_check
+
+    missing = _missing_database(settings)
+    if missing is not None:
+        click.echo(f"database: FAILING - {missing}")
+        return False
+
+    async def _check() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            return (await database_check(engine)).line()
+        finally:
+            await engine.dispose()
+
+    line = asyncio.run(_check())
+    click.echo(line)
+    return line.startswith("database: ok")
+
+
+@cli.command()
+def stats() -> None:
+    """Print the operator's numbers for DATABASE_URL: users, nudges, replies, pain trend."""
+    from sqlalchemy import inspect
+
+    from bot.db.engine import create_engine, session_factory
+    from bot.services.stats import collect_stats, stats_text
+
+    settings = _settings()
+    missing = _missing_database(settings)
+    if missing is not None:
+        raise Problem(missing)
+
+    async def _collect() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                tables = await connection.run_sync(
+                    lambda sync: set(inspect(sync).get_table_names())
+                )
+            if not {"users", "nudges", "reports"} <= tables:
+                return None
+            async with session_factory(engine)() as session:
+                return stats_text(await collect_stats(session, SystemClock().now()))
+        finally:
+            await engine.dispose()
+
+    try:
+        text = asyncio.run(_collect())
+    except Exception as exc:
+        _explain_startup_failure(exc, settings)
+    if text is None:
+        raise Problem(
+            f"the database {settings.database_label} has no Glutebot tables yet; "
+            "start the bot or run `glutebot db upgrade`"
+        )
+    click.echo(text)
 
 
 def main() -> None:

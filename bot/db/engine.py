@@ -39,6 +39,7 @@ def create_engine(
     return create_async_engine(
         parsed,
         echo=echo,
+        hide_parameters=True,  # errors and logs leave out bound values: users typed them
         pool_size=5,
         max_overflow=10,
         pool_timeout=30,
@@ -57,7 +58,7 @@ def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -
     database = url.database or ""
     if database not in ("", ":memory:") and not url.query.get("uri"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, hide_parameters=True)  # as above
     pragmas = (*_SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -76,6 +77,8 @@ def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -
         # IMMEDIATE takes the write lock up front, so a transaction that reads and then
         # writes waits (busy_timeout) for another writer instead of failing with
         # "database is locked" when it tries to upgrade its read lock.
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement is its own transaction (the delivery's receipts)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

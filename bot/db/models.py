@@ -1,4 +1,5 @@
-"""The tables: users and their settings, onboarding screens, nudges, reports, processed updates.
+"""The tables: users and their settings, onboarding screens, nudges, reports, broadcasts,
+processed updates.
 
 Every row about a person hangs off `users` with ON DELETE CASCADE, so deleting the user
 erases everything about them. Times are aware UTC datetimes (`UTCDateTime`); nothing here
@@ -76,6 +77,14 @@ class NudgeKind(StrEnum):
     NUDGE = "nudge"
     MORNING_CHECK = "morning_check"
     WEEKLY_SUMMARY = "weekly_summary"
+    BROADCAST = "broadcast"  # an operator's message to every active user (see Broadcast)
+
+
+class BroadcastState(StrEnum):
+    DRAFT = "draft"  # previewed, waiting for Send or Cancel
+    QUEUEING = "queueing"  # confirmed: recipients' rows being added, a batch at a time
+    QUEUED = "queued"  # every recipient has their row in `nudges`
+    CANCELLED = "cancelled"
 
 
 class ReportSource(StrEnum):
@@ -189,6 +198,11 @@ class Nudge(Base):
     __table_args__ = (
         Index(None, "state", "due_at"),  # the delivery tick: what is scheduled and due
         Index(None, "user_id", "due_at"),  # one user's upcoming and recent nudges
+        # One user's pending messages of a kind (rescheduling cancels them). Without it,
+        # SQLite reads every scheduled row through (state, due_at) to find one user's.
+        Index(None, "user_id", "state", "kind"),
+        # A broadcast's rows (its progress), and never two of them for one user.
+        Index(None, "broadcast_id", "user_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True)
@@ -210,6 +224,33 @@ class Nudge(Base):
     target_reps: Mapped[int | None]  # the dose's reps when it was sent, for reports
     responded_at: Mapped[datetime | None]  # when the user first reacted to it
     response: Mapped[str | None] = mapped_column(String(32))  # done, snoozed, skipped, not_now
+    broadcast_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )  # set on BROADCAST rows: the broadcast's progress is a count of them by state
+
+
+class Broadcast(Base):
+    """An operator's message to every active user: previewed, then confirmed or cancelled.
+
+    Confirming queues one BROADCAST row per recipient in `nudges` (the outbox sends them);
+    not tied to a user row, since an admin need not be a user of the bot.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True)
+    admin_id: Mapped[int] = mapped_column(BigInteger)  # the Telegram user id who wrote it
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[BroadcastState] = mapped_column(
+        string_enum(BroadcastState), default=BroadcastState.DRAFT
+    )
+    recipients: Mapped[int] = mapped_column(default=0)  # rows queued so far
+    created_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]  # when Send was pressed
+    # While queueing: the last user id queued and the next free due time, so queueing
+    # resumes exactly where it stopped (after a restart, or in another process).
+    queued_up_to: Mapped[int | None] = mapped_column(BigInteger)
+    next_due_at: Mapped[datetime | None]
 
 
 class Report(Base):

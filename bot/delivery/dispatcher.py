@@ -19,8 +19,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Update, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -31,6 +31,7 @@ from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
 from bot.delivery.timing import local_moment
 from bot.messages import Screenful, keyboard
+from bot.metrics import METRICS
 from bot.progress.data import ProgressData
 from bot.progress.streak import streak_line
 from bot.runtime import Runtime
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 RESCHEDULE_BATCH = 100  # users rescheduled per transaction after downtime
+RECONCILE_EVERY = timedelta(minutes=30)
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -73,6 +75,41 @@ class TickReport:
     @property
     def busy(self) -> bool:
         return bool(self.sent or self.failed or self.retried or self.missed or self.skipped)
+
+
+def _receipt_statement(*columns: str) -> Update:
+    """Record an outcome on a row this dispatcher still holds; built once, run per message."""
+    return (
+        update(Nudge)
+        .where(
+            Nudge.id == bindparam("nudge_id"),
+            Nudge.state == NudgeState.CLAIMED,
+            Nudge.claimed_by == bindparam("claimer"),
+        )
+        .values(
+            state=bindparam("outcome"),
+            attempts=Nudge.attempts + 1,
+            claimed_by=None,
+            **{column: bindparam(column) for column in columns},
+        )
+    )
+
+
+# What a sent nudge records (the picked exercise and its words) and what any other does.
+SENT_DETAILS = ("exercise_id", "track", "anchor", "text", "target_reps", "telegram_message_id")
+SENT_RECEIPT = _receipt_statement("sent_at", *SENT_DETAILS)
+OTHER_RECEIPT = _receipt_statement("last_error")
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A message whose outcome is written, waiting for its user's next to be scheduled."""
+
+    nudge_id: int
+    user: User  # as loaded when the message was claimed
+    kind: NudgeKind
+    state: NudgeState
+    after: datetime  # the next message comes after this moment
 
 
 class FloodWait(Exception):
@@ -131,12 +168,21 @@ class Dispatcher:
         rate = runtime.settings.nudges_per_second
         # One token at a time, evenly spaced: never a burst above the rate in any second.
         self.limiter = AsyncLimiter(1, 1 / rate)
-        self.per_minute = max(1, int(rate * 60 * 0.95))
+        self.book = planner.MinuteBook(max(1, int(rate * 60 * 0.95)))
         self._lock = asyncio.Lock()
         self.library = load_library()
         self.draining = False
         # When the last tick started (clock time): the health check reports the lag.
         self.last_tick_at: datetime | None = None
+
+    @property
+    def per_minute(self) -> int:
+        """How many messages levelling lets into one minute of the schedule."""
+        return self.book.per_minute
+
+    @per_minute.setter
+    def per_minute(self, value: int) -> None:
+        self.book.per_minute = value
 
     def drain(self) -> None:
         """Stop taking work: the message in flight is finished, the rest handed back."""
@@ -154,30 +200,62 @@ class Dispatcher:
         async with self._lock:  # one tick at a time per dispatcher
             self.last_tick_at = self.runtime.clock.now()
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.max_tick_seconds
-            await self._housekeeping(report)
+            started = loop.time()
+            try:
+                await self._tick(report, deadline=started + self.max_tick_seconds)
+            finally:
+                METRICS.tick_took(loop.time() - started)
+        return report
+
+    async def _tick(self, report: TickReport, *, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        await self._housekeeping(report)
+        # Receipts autocommit: each is one statement and its own transaction.
+        async with self.runtime.engine.connect() as connection:
+            receipts = await connection.execution_options(isolation_level="AUTOCOMMIT")
             while loop.time() < deadline and not self.draining:
                 now = self.runtime.clock.now()
                 async with self.runtime.sessions.begin() as session:
                     batch = await claim_due(session, now, self.batch_size, self.name)
                 if not batch:
                     break
+                if not await self._send_batch(batch, receipts, report):
+                    break
+
+    async def _send_batch(
+        self, batch: list[Claimed], receipts: AsyncConnection, report: TickReport
+    ) -> bool:
+        """Send a claimed batch in order; False when the tick should stop (flood, draining).
+
+        Each outcome is written as it happens; what comes next for the users (their next
+        nudge, their fatigue count) is written once for the whole batch. A crash in between
+        leaves users without a next nudge, which `reconcile` schedules when the bot starts.
+        """
+        finished: list[Finished] = []
+        try:
+            for index, item in enumerate(batch):
+                if self.draining:  # shutting down: hand back what is not sent yet
+                    await self._release_unsent(batch[index:])
+                    await self._follow_up(finished)
+                    return False
                 try:
-                    for index, item in enumerate(batch):
-                        if self.draining:  # shutting down: hand back what is not sent yet
-                            await self._release_unsent(batch[index:])
-                            return report
-                        try:
-                            await self._deliver(item, report)
-                        except FloodWait as wait:
-                            rest = [claimed.nudge.id for claimed in batch[index:]]
-                            await self._requeue_after_flood(rest, wait.seconds, report)
-                            return report
-                except BaseException:
-                    # Cancelled or crashed mid-batch: hand back what was not sent yet.
-                    await self._release_unsent(batch)
-                    raise
-        return report
+                    outcome = await self._deliver(item, receipts, report)
+                except FloodWait as wait:
+                    rest = [claimed.nudge.id for claimed in batch[index:]]
+                    await self._follow_up(finished)
+                    finished = []
+                    await self._requeue_after_flood(rest, wait.seconds, report)
+                    return False
+                if outcome is not None:
+                    finished.append(outcome)
+        except BaseException:
+            # Cancelled or crashed mid-batch: hand back what was not sent yet.
+            sent = {done.nudge_id for done in finished}
+            await self._release_unsent([item for item in batch if item.nudge.id not in sent])
+            await self._follow_up(finished)
+            raise
+        await self._follow_up(finished)
+        return True
 
     async def _housekeeping(self, report: TickReport) -> None:
         now = self.runtime.clock.now()
@@ -189,22 +267,51 @@ class Dispatcher:
             await prune_processed_updates(session, now - PROCESSED_UPDATES_KEPT)
             missed = await expire_overdue(session, cutoff)
         report.missed = len(missed)
-        if not missed:
-            return
-        log.info("Marked %d overdue messages as missed", report.missed)
-        # Rescheduling after downtime can touch many users: short transactions, so handlers
-        # (and SQLite's single writer) are never kept waiting for long.
-        users = sorted({(user_id, kind) for user_id, kind in missed})
-        for start in range(0, len(users), RESCHEDULE_BATCH):
-            async with self.runtime.sessions.begin() as session:
-                for user_id, kind in users[start : start + RESCHEDULE_BATCH]:
-                    user = await session.get(User, user_id)
-                    if user is None:
-                        continue
-                    if kind is NudgeKind.NUDGE:
-                        await planner.schedule_next_nudge(session, user, now, now, self.per_minute)
-                    elif kind is NudgeKind.WEEKLY_SUMMARY:
-                        await planner.schedule_weekly_summary(session, user, now, now)
+        if missed:
+            log.info("Marked %d overdue messages as missed", report.missed)
+        await self._schedule_again(sorted(set(missed)), now)
+
+    async def _schedule_again(self, due_again: list[tuple[int, NudgeKind]], now: datetime) -> None:
+        """Schedule the next message of these kinds for these users (after downtime, a crash)."""
+        # This can touch many users: short transactions, so handlers (and SQLite's single
+        # writer) are never kept waiting for long.
+        for start in range(0, len(due_again), RESCHEDULE_BATCH):
+            chunk = due_again[start : start + RESCHEDULE_BATCH]
+            async with self.runtime.sessions() as session:
+                found = await session.scalars(
+                    select(User).where(User.id.in_({user_id for user_id, _ in chunk}))
+                )
+                users = {user.id: user for user in found}
+            await self._follow_up(
+                [
+                    Finished(0, users[user_id], kind, NudgeState.MISSED, now)
+                    for user_id, kind in chunk
+                    if user_id in users
+                ]
+            )
+
+    async def reconcile(self) -> int:
+        """Schedule what a crash between sending and scheduling left out; returns how many.
+
+        Runs as its own job when the bot starts and then every RECONCILE_EVERY; it reads
+        every user once, so it stays out of the sending tick.
+        """
+        async with self._lock:
+            found: list[tuple[int, NudgeKind]] = []
+            async with self.runtime.sessions() as session:
+                for kind in (NudgeKind.NUDGE, NudgeKind.WEEKLY_SUMMARY):
+                    found += [
+                        (user_id, kind)
+                        for user_id in await planner.unscheduled_users(session, kind)
+                    ]
+            if found:
+                log.info("Scheduling %d messages that a crash left unscheduled", len(found))
+                await self._schedule_again(found, self.runtime.clock.now())
+            return len(found)
+
+    async def run_reconcile_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The JobQueue callback for `reconcile`."""
+        await self.reconcile()
 
     async def _release_unsent(self, batch: list[Claimed]) -> None:
         async with self.runtime.sessions.begin() as session:
@@ -223,20 +330,19 @@ class Dispatcher:
 
     # ---- one message -------------------------------------------------------------------------
 
-    async def _deliver(self, item: Claimed, report: TickReport) -> None:
+    async def _deliver(
+        self, item: Claimed, receipts: AsyncConnection, report: TickReport
+    ) -> Finished | None:
+        """Send one message and write its receipt; what to follow up, if anything."""
         nudge, user = item.nudge, item.user
         now = self.runtime.clock.now()
         if not planner.may_send(user, now):  # paused, referred or blocked since scheduling
-            async with self.runtime.sessions.begin() as session:
-                await self._finish(session, nudge.id, user.id, NudgeState.CANCELLED, now, None)
             report.skipped += 1
-            return
+            return await self._receipt(receipts, item, NudgeState.CANCELLED, now)
         rendered = await self._render(item, now)
         if rendered is None:
-            async with self.runtime.sessions.begin() as session:
-                await self._finish(session, nudge.id, user.id, NudgeState.SKIPPED, now, None)
             report.skipped += 1
-            return
+            return await self._receipt(receipts, item, NudgeState.SKIPPED, now)
         screenful, details = rendered
         async with self.limiter:
             try:
@@ -255,28 +361,55 @@ class Dispatcher:
                 raise FloodWait(retry_after_seconds(error)) from error
             except Forbidden as error:
                 await self._blocked(nudge.id, user.id, error)
+                METRICS.nudge_failed("blocked")
                 report.blocked += 1
-                return
+                return None
             except BadRequest as error:  # will not get better by retrying
-                await self._failed(nudge.id, user.id, error, now)
+                METRICS.nudge_failed("rejected")
                 report.failed += 1
-                return
+                return await self._failed(receipts, item, error, now)
             except (NetworkError, TelegramError) as error:  # 5xx, time-outs: try again later
-                if await self._retry_later(nudge, user.id, error, now):
-                    report.retried += 1
-                else:
+                if nudge.attempts + 1 >= MAX_ATTEMPTS:
+                    METRICS.nudge_failed("gave_up")
                     report.failed += 1
-                return
-        async with self.runtime.sessions.begin() as session:
-            await self._finish(
-                session, nudge.id, user.id, NudgeState.SENT, now, sent.message_id, **details
-            )
+                    return await self._failed(receipts, item, error, now)
+                await self._retry_later(nudge, error, now)
+                report.retried += 1
+                return None
+        METRICS.nudge_sent(nudge.kind)
         report.sent += 1
+        return await self._receipt(
+            receipts, item, NudgeState.SENT, now, telegram_message_id=sent.message_id, **details
+        )
+
+    async def _receipt(
+        self,
+        receipts: AsyncConnection,
+        item: Claimed,
+        state: NudgeState,
+        now: datetime,
+        **values: object,
+    ) -> Finished | None:
+        """Write what became of a claimed message: one statement, committed at once."""
+        ours = {"nudge_id": item.nudge.id, "claimer": self.name, "outcome": state}
+        if state is NudgeState.SENT:
+            receipt = SENT_RECEIPT
+            values = {**dict.fromkeys(SENT_DETAILS), **values, "sent_at": now}
+        else:
+            receipt, values = OTHER_RECEIPT, {"last_error": values.get("last_error")}
+        result = await receipts.execute(receipt, {**ours, **values})
+        if result.rowcount != 1:  # our claim was taken back (we were too slow) or deleted
+            log.warning("Nudge %s was no longer ours to record as %s", item.nudge.id, state.value)
+            return None
+        after = max(now, item.nudge.due_at)
+        return Finished(item.nudge.id, item.user, item.nudge.kind, state, after)
 
     async def _render(
         self, item: Claimed, now: datetime
     ) -> tuple[Screenful, dict[str, object]] | None:
         nudge, user = item.nudge, item.user
+        if nudge.kind is NudgeKind.BROADCAST:  # an operator's text: plain, no buttons
+            return (Screenful(nudge.text), {}) if nudge.text else None
         if nudge.kind is NudgeKind.NUDGE:
             fatigue_note = user.settings.unanswered_streak + 1 == planner.FATIGUE_AFTER
             if nudge.text is not None:  # a snoozed nudge comes back as it was
@@ -325,39 +458,37 @@ class Dispatcher:
         text = f"{compose.weekly_summary(user.first_name, week)}\n{streak_line(streak_of(data))}"
         return Screenful(text, photo=chart), {}
 
-    async def _finish(
-        self,
-        session: AsyncSession,
-        nudge_id: int,
-        user_id: int,
-        state: NudgeState,
-        now: datetime,
-        message_id: int | None,
-        **details: object,
-    ) -> None:
-        """Record the outcome and schedule what comes next for this user."""
-        nudge = await session.get(Nudge, nudge_id)
-        user = await session.get(User, user_id)
-        if nudge is None or user is None:
+    async def _follow_up(self, finished: list[Finished]) -> None:
+        """After a batch: count unanswered nudges, end pauses, schedule each user's next.
+
+        Works from the users as claimed, without loading them again: the unanswered count
+        is raised in SQL (and only for nudges still unanswered), and a user whom a handler
+        rescheduled meanwhile (settings, pause) keeps that newer schedule.
+        """
+        if not finished:
             return
-        nudge.state = state
-        nudge.attempts += 1
-        nudge.claimed_by = None
-        for key, value in details.items():
-            setattr(nudge, key, value)
-        if state is NudgeState.SENT:
-            nudge.sent_at = now
-            nudge.telegram_message_id = message_id
-            if user.state is UserState.PAUSED:  # the first nudge after a pause ends it
-                user.state = UserState.ACTIVE
-                user.settings.paused_until = None
-        after = max(now, nudge.due_at)
-        if nudge.kind is NudgeKind.NUDGE:
-            if state is NudgeState.SENT:
-                user.settings.unanswered_streak += 1
-            await planner.schedule_next_nudge(session, user, after, now, self.per_minute)
-        elif nudge.kind is NudgeKind.WEEKLY_SUMMARY:
-            await planner.schedule_weekly_summary(session, user, after, now)
+        now = self.runtime.clock.now()
+        async with self.runtime.sessions.begin() as session:
+            await planner.record_sent(
+                session,
+                [done.nudge_id for done in finished if done.state is NudgeState.SENT],
+                [done.user for done in finished if done.state is NudgeState.SENT],
+            )
+            nudges: dict[int, tuple[User, datetime]] = {}
+            summaries: dict[int, tuple[User, datetime]] = {}
+            for done in finished:
+                if done.kind is NudgeKind.NUDGE:
+                    earlier = nudges.get(done.user.id, (done.user, done.after))[1]
+                    nudges[done.user.id] = (done.user, max(done.after, earlier))
+                elif done.kind is NudgeKind.WEEKLY_SUMMARY:
+                    summaries[done.user.id] = (done.user, done.after)
+            sent = {
+                done.user.id
+                for done in finished
+                if done.state is NudgeState.SENT and done.kind is NudgeKind.NUDGE
+            }
+            await planner.schedule_next_nudges(session, nudges, now, self.book, unanswered=sent)
+            await planner.schedule_weekly_summaries(session, summaries, now)
 
     async def _blocked(self, nudge_id: int, user_id: int, error: TelegramError) -> None:
         async with self.runtime.sessions.begin() as session:
@@ -372,33 +503,29 @@ class Dispatcher:
         log.info("User %s blocked the bot; their nudges are stopped", user_id)
 
     async def _failed(
-        self, nudge_id: int, user_id: int, error: TelegramError, now: datetime
-    ) -> None:
-        async with self.runtime.sessions.begin() as session:
-            await self._finish(
-                session, nudge_id, user_id, NudgeState.FAILED, now, None, last_error=error.message
-            )
-        log.warning("Nudge %s failed for good: %s", nudge_id, error.message)
+        self, receipts: AsyncConnection, item: Claimed, error: TelegramError, now: datetime
+    ) -> Finished | None:
+        log.warning("Nudge %s failed for good: %s", item.nudge.id, error.message)
+        return await self._receipt(receipts, item, NudgeState.FAILED, now, last_error=error.message)
 
-    async def _retry_later(
-        self, nudge: Nudge, user_id: int, error: TelegramError, now: datetime
-    ) -> bool:
-        """Back off and retry; False (and failed) after MAX_ATTEMPTS."""
+    async def _retry_later(self, nudge: Nudge, error: TelegramError, now: datetime) -> None:
+        """Back off: the message goes back to the outbox, due again a little later."""
         attempts = nudge.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            await self._failed(nudge.id, user_id, error, now)
-            return False
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
         async with self.runtime.sessions.begin() as session:
-            row = await session.get(Nudge, nudge.id)
-            if row is not None:
-                row.attempts = attempts
-                row.last_error = error.message
-                row.state = NudgeState.SCHEDULED
-                row.claimed_at = row.claimed_by = None
-                row.due_at = now + delay
+            await session.execute(
+                update(Nudge)
+                .where(Nudge.id == nudge.id, Nudge.state == NudgeState.CLAIMED)
+                .values(
+                    attempts=attempts,
+                    last_error=error.message,
+                    state=NudgeState.SCHEDULED,
+                    claimed_at=None,
+                    claimed_by=None,
+                    due_at=now + delay,
+                )
+            )
         log.info("Nudge %s will be retried in %s: %s", nudge.id, delay, error.message)
-        return True
 
 
 def _counts(target: int | None) -> tuple[int, ...]:

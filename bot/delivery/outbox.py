@@ -45,10 +45,16 @@ async def expire_overdue(session: AsyncSession, cutoff: datetime) -> list[tuple[
     """Mark scheduled messages due before `cutoff` as missed; returns (user id, kind) of each.
 
     After downtime this turns a backlog into missed rows instead of a burst of stale nudges.
+    Broadcasts are never missed: they stay scheduled and go out late (see
+    bot/services/broadcast.py, which spaces them out again at start).
     """
     result = await session.execute(
         update(Nudge)
-        .where(Nudge.state == NudgeState.SCHEDULED, Nudge.due_at < cutoff)
+        .where(
+            Nudge.state == NudgeState.SCHEDULED,
+            Nudge.due_at < cutoff,
+            Nudge.kind != NudgeKind.BROADCAST,
+        )
         .values(state=NudgeState.MISSED)
         .returning(Nudge.user_id, Nudge.kind)
     )
@@ -99,6 +105,9 @@ async def recent_history(
             Nudge.user_id.in_(user_ids),
             Nudge.kind == NudgeKind.NUDGE,
             Nudge.sent_at >= now - HISTORY,
+            # Sent lately means due not long before (late ones are missed, not sent); this
+            # bound lets the (user_id, due_at) index skip a long history.
+            Nudge.due_at >= now - HISTORY - timedelta(days=1),
             Nudge.exercise_id.is_not(None),
         )
         .order_by(Nudge.sent_at)

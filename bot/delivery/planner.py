@@ -9,10 +9,12 @@ pending one is replaced at once. Work therefore grows with what is due, not with
 from __future__ import annotations
 
 import random
+import time as timer
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserSettings, UserState
@@ -90,22 +92,70 @@ async def level(session: AsyncSession, due: datetime, per_minute: int) -> dateti
     Keeps every minute within what the bot may send, so a crowd of users whose windows
     open at 09:00 is spread out instead of queueing behind the rate limit.
     """
-    for _ in range(MAX_LEVELLING_MINUTES):
-        minute = due.replace(second=0, microsecond=0)
-        if await minute_load(session, minute) < per_minute:
-            return due
-        due += timedelta(minutes=1)
-    return due
+    return await MinuteBook(per_minute, keep_for=0).level(session, due)
+
+
+class MinuteBook:
+    """How full each minute of the schedule is: counted in the database, then kept in memory.
+
+    The dispatcher reschedules up to the whole send rate every minute; counting a minute's
+    load again for every nudge would cost a query a message. A count older than `keep_for`
+    seconds is taken again, so what handlers and other dispatchers scheduled meanwhile is
+    seen; `keep_for=0` counts every time.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        keep_for: float = 60.0,
+        monotonic: Callable[[], float] = timer.monotonic,
+    ) -> None:
+        self.per_minute = per_minute
+        self.keep_for = keep_for
+        self._monotonic = monotonic
+        self._counts: dict[datetime, tuple[int, float]] = {}
+
+    async def level(self, session: AsyncSession, due: datetime) -> datetime:
+        """`due`, or the same second of the first later minute with room; books the place."""
+        for _ in range(MAX_LEVELLING_MINUTES):
+            minute = due.replace(second=0, microsecond=0)
+            count, counted_at = await self._count(session, minute)
+            if count < self.per_minute:
+                self._counts[minute] = (count + 1, counted_at)
+                return due
+            due += timedelta(minutes=1)
+        return due
+
+    async def _count(self, session: AsyncSession, minute: datetime) -> tuple[int, float]:
+        now = self._monotonic()
+        known = self._counts.get(minute)
+        if known is None or now - known[1] >= self.keep_for:
+            if len(self._counts) > 10_000:  # forget what is too old to be used again
+                self._counts = {m: c for m, c in self._counts.items() if now - c[1] < self.keep_for}
+            known = (await minute_load(session, minute), now)
+            self._counts[minute] = known
+        return known
 
 
 async def cancel_pending(
     session: AsyncSession, user_id: int, kinds: tuple[NudgeKind, ...] = tuple(NudgeKind)
 ) -> None:
     """Cancel the user's scheduled messages of these kinds (sent ones stay as they are)."""
+    await cancel_pending_of([user_id], session, kinds)
+
+
+async def cancel_pending_of(
+    user_ids: Iterable[int], session: AsyncSession, kinds: tuple[NudgeKind, ...]
+) -> None:
+    """Cancel these users' scheduled messages of these kinds, in one statement."""
+    ids = list(user_ids)
+    if not ids:
+        return
     await session.execute(
         update(Nudge)
         .where(
-            Nudge.user_id == user_id,
+            Nudge.user_id.in_(ids),
             Nudge.state == NudgeState.SCHEDULED,
             Nudge.kind.in_(kinds),
         )
@@ -115,18 +165,125 @@ async def cancel_pending(
 
 
 async def schedule_next_nudge(
-    session: AsyncSession, user: User, after: datetime, now: datetime, per_minute: int
+    session: AsyncSession,
+    user: User,
+    after: datetime,
+    now: datetime,
+    per_minute: int,
+    book: MinuteBook | None = None,
 ) -> Nudge | None:
     """Replace the user's pending nudge with the next one after `after`; None if inactive."""
     await cancel_pending(session, user.id, (NudgeKind.NUDGE,))
+    return await _add_next_nudge(
+        session, user, after, now, book or MinuteBook(per_minute, keep_for=0)
+    )
+
+
+async def schedule_next_nudges(
+    session: AsyncSession,
+    moments: dict[int, tuple[User, datetime]],
+    now: datetime,
+    book: MinuteBook,
+    *,
+    unanswered: Collection[int] = (),
+) -> None:
+    """Schedule the next nudge of each user who has none waiting: {user id: (user, after)}.
+
+    For the dispatcher after a batch, with the users as it claimed them: someone a handler
+    rescheduled meanwhile keeps that newer nudge, and a deleted user gets nothing. Users in
+    `unanswered` were just sent a nudge: the fatigue guard counts it already.
+    """
+    skip = await _waiting_or_gone(session, moments, NudgeKind.NUDGE)
+    rows = []
+    for user, after in moments.values():
+        if user.id in skip:
+            continue
+        streak = user.settings.unanswered_streak + (user.id in unanswered)
+        due = next_due(user, after, streak)
+        if due is not None:
+            rows.append(
+                {
+                    "user_id": user.id,
+                    "due_at": await book.level(session, due),
+                    "state": NudgeState.SCHEDULED,
+                    "kind": NudgeKind.NUDGE,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+            )
+    if rows:  # one statement; the new rows' ids are not needed
+        await session.execute(insert(Nudge), rows)
+
+
+async def _waiting_or_gone(
+    session: AsyncSession, moments: dict[int, tuple[User, datetime]], kind: NudgeKind
+) -> set[int]:
+    """Of these users, those who have a message of this kind waiting, or no longer exist."""
+    if not moments:
+        return set()
+    waiting = await session.scalars(
+        select(Nudge.user_id).where(
+            Nudge.user_id.in_(moments), Nudge.state == NudgeState.SCHEDULED, Nudge.kind == kind
+        )
+    )
+    still_here = await session.scalars(select(User.id).where(User.id.in_(moments)))
+    return set(waiting) | (set(moments) - set(still_here))
+
+
+async def record_sent(session: AsyncSession, nudge_ids: list[int], users: list[User]) -> None:
+    """After sending: one more unanswered nudge each (unless answered already), pauses end."""
+    if nudge_ids:
+        unanswered = select(Nudge.user_id).where(
+            Nudge.id.in_(nudge_ids),
+            Nudge.kind == NudgeKind.NUDGE,
+            Nudge.responded_at.is_(None),
+        )
+        await session.execute(
+            update(UserSettings)
+            .where(UserSettings.user_id.in_(unanswered))
+            .values(unanswered_streak=UserSettings.unanswered_streak + 1)
+            .execution_options(synchronize_session=False)
+        )
+    # The first message after a dated pause ends it.
+    paused = [user.id for user in users if user.state is UserState.PAUSED]
+    if paused:
+        still_paused = select(User.id).where(User.id.in_(paused), User.state == UserState.PAUSED)
+        await session.execute(
+            update(UserSettings)
+            .where(UserSettings.user_id.in_(still_paused))
+            .values(paused_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(User)
+            .where(User.id.in_(paused), User.state == UserState.PAUSED)
+            .values(state=UserState.ACTIVE)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def next_due(user: User, after: datetime, unanswered: int | None = None) -> datetime | None:
+    """When the user's next nudge after `after` falls (before levelling); None if inactive.
+
+    `unanswered` overrides the stored count of unanswered nudges in a row.
+    """
     if not schedulable(user):
         return None
     settings = user.settings
-    spacing = FATIGUE_SPACING if fatigued(settings) else 1.0
-    due = next_nudge_at(rhythm_of(settings), after, rng_for(user.id, after), spacing=spacing)
+    streak = settings.unanswered_streak if unanswered is None else unanswered
+    spacing = FATIGUE_SPACING if streak >= FATIGUE_AFTER else 1.0
+    return next_nudge_at(rhythm_of(settings), after, rng_for(user.id, after), spacing=spacing)
+
+
+async def _add_next_nudge(
+    session: AsyncSession, user: User, after: datetime, now: datetime, book: MinuteBook
+) -> Nudge | None:
+    due = next_due(user, after)
+    if due is None:
+        return None
     nudge = Nudge(
         user_id=user.id,
-        due_at=await level(session, due, per_minute),
+        due_at=await book.level(session, due),
         state=NudgeState.SCHEDULED,
         kind=NudgeKind.NUDGE,
         created_at=now,
@@ -157,19 +314,55 @@ def next_weekly_summary_at(
 async def schedule_weekly_summary(
     session: AsyncSession, user: User, after: datetime, now: datetime
 ) -> None:
-    """Make sure the user has their next weekly summary scheduled."""
+    """Make sure the user has their next weekly summary scheduled (replacing any pending)."""
     await cancel_pending(session, user.id, (NudgeKind.WEEKLY_SUMMARY,))
-    if not schedulable(user):
-        return
-    session.add(
-        Nudge(
-            user_id=user.id,
-            due_at=next_weekly_summary_at(user.settings, after, rng_for(user.id, after)),
-            state=NudgeState.SCHEDULED,
-            kind=NudgeKind.WEEKLY_SUMMARY,
-            created_at=now,
+    if schedulable(user):
+        session.add(_weekly_summary(user, after, now))
+
+
+async def schedule_weekly_summaries(
+    session: AsyncSession, moments: dict[int, tuple[User, datetime]], now: datetime
+) -> None:
+    """Schedule the next weekly summary of each user who has none waiting (see above)."""
+    skip = await _waiting_or_gone(session, moments, NudgeKind.WEEKLY_SUMMARY)
+    session.add_all(
+        _weekly_summary(user, after, now)
+        for user, after in moments.values()
+        if user.id not in skip and schedulable(user)
+    )
+
+
+def _weekly_summary(user: User, after: datetime, now: datetime) -> Nudge:
+    return Nudge(
+        user_id=user.id,
+        due_at=next_weekly_summary_at(user.settings, after, rng_for(user.id, after)),
+        state=NudgeState.SCHEDULED,
+        kind=NudgeKind.WEEKLY_SUMMARY,
+        created_at=now,
+    )
+
+
+async def unscheduled_users(session: AsyncSession, kind: NudgeKind) -> list[int]:
+    """Users who should have a message of this kind in the outbox and have none.
+
+    Only a crash between sending a message and scheduling the user's next one leaves such
+    a gap; the dispatcher closes it when it starts and then now and again.
+    """
+    pending = select(Nudge.user_id).where(
+        Nudge.state.in_((NudgeState.SCHEDULED, NudgeState.CLAIMED)), Nudge.kind == kind
+    )
+    query = (
+        select(User.id)
+        .join(UserSettings, UserSettings.user_id == User.id)
+        .where(
+            or_(
+                User.state == UserState.ACTIVE,
+                and_(User.state == UserState.PAUSED, UserSettings.paused_until.is_not(None)),
+            ),
+            User.id.not_in(pending),
         )
     )
+    return list((await session.scalars(query)).all())
 
 
 def next_morning_at(settings: UserSettings, after: datetime) -> datetime:

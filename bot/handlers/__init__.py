@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import basics, nudges, onboarding, progress, reports, settings
+from bot.handlers import admin, basics, nudges, onboarding, progress, reports, settings
 from bot.handlers.updates import skip_redelivered
 
 # Groups run in order: drop redelivered updates, welcome back users who had blocked the
@@ -42,6 +42,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("history", progress.history))
     application.add_handler(CommandHandler("export", progress.export))
     application.add_handler(CommandHandler("help", basics.help_command))
+    # Operator commands (ADMIN_IDS), not in the menu. New messages only, as for unknown
+    # commands; Send runs beside other updates, since queueing 100k rows takes seconds.
+    new_message = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("stats", admin.stats, filters=new_message))
+    application.add_handler(CommandHandler("broadcast", admin.broadcast, filters=new_message))
+    application.add_handler(CallbackQueryHandler(admin.on_press, pattern=r"^bc:", block=False))
     application.add_handler(CallbackQueryHandler(onboarding.on_press, pattern=r"^o:"))
     application.add_handler(CallbackQueryHandler(nudges.on_press, pattern=r"^n:"))
     application.add_handler(CallbackQueryHandler(settings.on_press, pattern=r"^st:"))
@@ -51,7 +57,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         ChatMemberHandler(nudges.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
-    new_message = filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(new_message & filters.COMMAND, basics.unknown_command))
     application.add_handler(MessageHandler(new_message & filters.TEXT, basics.on_text))
     application.add_handler(MessageHandler(new_message & filters.LOCATION, basics.on_location))

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db.repo import mark_update_processed
+from bot.metrics import METRICS
 from bot.runtime import runtime_of
 
 
@@ -16,3 +17,4 @@ async def skip_redelivered(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         first_time = await mark_update_processed(session, update.update_id, runtime.clock.now())
     if not first_time:
         raise ApplicationHandlerStop
+    METRICS.update_processed()

@@ -13,6 +13,7 @@
     await alex.press("Yes")
 
 `serve_http(tg)` puts the same double behind real HTTP for a bot in another process.
+A bot that calls setWebhook gets each update POSTed to its URL instead, as from Telegram.
 """
 
 from bot.localtelegram.chat import ChatMessage, Event, Version

@@ -1,9 +1,9 @@
 """The local Telegram: one bot's Bot API with its private chats and update queue, in memory.
 
 `LocalTelegram.call()` answers a Bot API call exactly as Telegram would, with the same JSON
-shapes, the same error wording and status codes, long polling, flood control and failures on
-request. A request class (request.py) or an HTTP server (http.py) puts it behind PTB; the
-user side (users.py) writes to the bot and reads what it sent.
+shapes, the same error wording and status codes, long polling or a webhook, flood control and
+failures on request. A request class (request.py) or an HTTP server (http.py) puts it behind
+PTB; the user side (users.py) writes to the bot and reads what it sent.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.localtelegram import formatting
@@ -39,6 +41,7 @@ from bot.localtelegram.protocol import (
 )
 from bot.localtelegram.request import LocalTelegramRequest
 from bot.localtelegram.users import LocalUser
+from bot.localtelegram.webhooks import post_update, webhook_url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,10 @@ NOT_MODIFIED = (
 )
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 DEFAULT_SCOPE = json.dumps({"type": "default"})
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 @dataclass(slots=True)
@@ -126,6 +133,8 @@ class Stats:
     messages_edited: int = 0
     messages_deleted: int = 0
     too_many_requests: int = 0  # 429 replies, from flood control or injected
+    webhook_posts: int = 0  # POSTs to the bot's webhook, failed ones included
+    webhook_given_up: int = 0  # updates dropped after every webhook attempt failed
 
 
 @dataclass(slots=True)
@@ -136,6 +145,8 @@ class Webhook:
     secret_token: str | None = None
     max_connections: int = 40
     allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
 
 
 class LocalTelegram:
@@ -153,12 +164,18 @@ class LocalTelegram:
         overall_rate: Rate = OVERALL_RATE,
         chat_rate: Rate = CHAT_RATE,
         monotonic: Callable[[], float] = time.monotonic,
+        webhook_attempts: int = 5,
+        webhook_backoff: float = 0.1,
+        webhook_timeout: float = 10.0,
     ) -> None:
         """Set up an empty Telegram.
 
         `token`: when given, calls with any other token get 401; when None, any token works.
         `flood_limits`: answer 429 to sends and edits beyond `overall_rate` or `chat_rate`
         (measured with `monotonic`); can be switched later through the attribute.
+        `webhook_attempts`, `webhook_backoff`, `webhook_timeout`: once the bot sets a webhook,
+        each update is POSTed up to `webhook_attempts` times, waiting `webhook_backoff`
+        seconds after the first failure and twice as long after each next one.
         """
         self.token = token
         self.bot = Profile(
@@ -177,6 +194,10 @@ class LocalTelegram:
         self._last_update_id = 0
         self._updates_arrived = Notifier()
         self._poll_generation = 0
+        self._webhook_attempts = max(webhook_attempts, 1)
+        self._webhook_backoff = webhook_backoff
+        self._webhook_timeout = webhook_timeout
+        self._webhook_task: asyncio.Task[None] | None = None
         self._allowed_updates = DEFAULT_ALLOWED_UPDATES
         self._open_queries: dict[str, tuple[Chat, ChatMessage]] = {}
         self._query_ids = itertools.count(4_000_000_000_000_000_001, 7919)
@@ -282,6 +303,7 @@ class LocalTelegram:
         if kind in self._allowed_updates:
             self._updates.append(update)
             self._updates_arrived.notify()
+            self._start_webhook_delivery()
         return update
 
     def redeliver(self, update: JSON) -> None:
@@ -293,6 +315,7 @@ class LocalTelegram:
         position = sum(1 for queued in self._updates if queued["update_id"] < update["update_id"])
         self._updates.insert(position, update)
         self._updates_arrived.notify()
+        self._start_webhook_delivery()
 
     def is_answered(self, callback_query_id: str) -> bool:
         """True once the bot has answered this button press (answerCallbackQuery)."""
@@ -356,11 +379,7 @@ class LocalTelegram:
 
     async def _get_updates(self, params: Params) -> list[JSON]:
         if self.webhook.url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset = params.get_int("offset") or 0
         limit = min(max(params.get_int("limit") or 100, 1), 100)
         timeout = max(params.get_float("timeout") or 0.0, 0.0)
@@ -378,6 +397,8 @@ class LocalTelegram:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await self._updates_arrived.wait()
+            if self.webhook.url:
+                raise ApiError(409, WEBHOOK_CONFLICT)
             if generation != self._poll_generation:
                 raise ApiError(
                     409,
@@ -385,6 +406,44 @@ class LocalTelegram:
                     "make sure that only one bot instance is running",
                 )
         return list(itertools.islice(self._updates, limit))
+
+    def _start_webhook_delivery(self) -> None:
+        """Start posting queued updates to the webhook, unless that is already under way."""
+        if not self.webhook.url or not self._updates:
+            return
+        if self._webhook_task is not None and not self._webhook_task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop yet: the next update or setWebhook starts it
+            return
+        self._webhook_task = loop.create_task(self._deliver_to_webhook(), name="local webhook")
+
+    async def _deliver_to_webhook(self) -> None:
+        """POST the queued updates one at a time, in order, until none is left.
+
+        A failed POST is retried with a doubling pause; after the last attempt the update is
+        dropped and the error shows in getWebhookInfo, as Telegram reports it.
+        """
+        async with httpx.AsyncClient(timeout=self._webhook_timeout) as client:
+            while self.webhook.url and self._updates:
+                update = self._updates[0]
+                for attempt in range(self._webhook_attempts):
+                    if attempt:
+                        await asyncio.sleep(self._webhook_backoff * 2 ** (attempt - 1))
+                    webhook = self.webhook
+                    if not webhook.url:
+                        return  # deleted meanwhile: the update waits for getUpdates
+                    self.stats.webhook_posts += 1
+                    error = await post_update(client, webhook.url, webhook.secret_token, update)
+                    if error is None:
+                        break
+                    webhook.last_error_date = self.timestamp()
+                    webhook.last_error_message = error
+                else:
+                    self.stats.webhook_given_up += 1
+                with contextlib.suppress(ValueError):  # dropped meanwhile (drop_pending_updates)
+                    self._updates.remove(update)
 
     def _confirm(self, offset: int) -> None:
         """Forget updates below `offset`; a negative offset keeps only the last -offset ones."""
@@ -397,17 +456,22 @@ class LocalTelegram:
 
     async def _set_webhook(self, params: Params) -> bool:
         url = params.get_str("url") or ""
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        problem = webhook_url_problem(url) if url else None
+        if problem is not None:
+            raise bad_request(problem)
         if params.get_bool("drop_pending_updates"):
             self._updates.clear()
         allowed = params.get_json("allowed_updates", error="can't parse allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = frozenset(allowed) or DEFAULT_ALLOWED_UPDATES
         self.webhook = Webhook(
             url=url,
-            secret_token=params.get_str("secret_token"),
+            secret_token=params.get_str("secret_token") or None,
             max_connections=params.get_int("max_connections") or 40,
             allowed_updates=allowed,
         )
+        self._updates_arrived.notify()  # a waiting getUpdates now ends with 409 Conflict
+        self._start_webhook_delivery()
         return True
 
     async def _delete_webhook(self, params: Params) -> bool:
@@ -426,6 +490,9 @@ class LocalTelegram:
             info["max_connections"] = self.webhook.max_connections
             if self.webhook.allowed_updates:
                 info["allowed_updates"] = self.webhook.allowed_updates
+            if self.webhook.last_error_message is not None:
+                info["last_error_date"] = self.webhook.last_error_date
+                info["last_error_message"] = self.webhook.last_error_message
         return info
 
     # ---- sending ----

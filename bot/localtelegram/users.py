@@ -1,8 +1,8 @@
 """The user side: a person in a private chat with the bot, who writes, taps buttons and reads.
 
 Tests and the console act through a `LocalUser`: what it sends becomes updates the bot
-fetches with getUpdates; what the bot sends is read back as `ChatMessage` objects that
-always show the message as it is now (edits included).
+fetches with getUpdates (or receives on its webhook); what the bot sends is read back as
+`ChatMessage` objects that always show the message as it is now (edits included).
 """
 
 from __future__ import annotations

@@ -116,6 +116,7 @@ class ExportNudge:
     target_reps: int | None
     responded_at: datetime | None
     response: str | None
+    broadcast_id: int | None  # set on an operator's broadcast (kind "broadcast")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.db.models import (
 from bot.delivery import compose, planner
 from bot.messages import Button, Outcome, Screenful
 from bot.messages import rows as button_rows
+from bot.metrics import METRICS
 from bot.reporting.parse import NotAReport, Reading, Unclear, apply_choice, parse_report
 from content import (
     Action,
@@ -113,6 +114,7 @@ class Reporting:
         )
         self.session.add(report)
         await self.session.flush()
+        METRICS.report_received(source)
         self.user.settings.unanswered_streak = 0
         return await self.next_step(report)
 

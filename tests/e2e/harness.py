@@ -38,14 +38,16 @@ class RunningBot:
         return dispatcher_of(self.application)
 
 
-def settings_for_test(database_url: str, data_dir: Path) -> Settings:
+def settings_for_test(
+    database_url: str, data_dir: Path, admin_ids: frozenset[int] = frozenset()
+) -> Settings:
     """Settings for a test: explicit values only, nothing from the developer's .env."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=None,
         database_url=database_url,
         data_dir=data_dir,
-        admin_ids="",
+        admin_ids=admin_ids,
     )
 
 
@@ -56,11 +58,12 @@ async def running_bot(
     *,
     telegram: LocalTelegram | None = None,
     clock: FakeClock | None = None,
+    admin_ids: frozenset[int] = frozenset(),
 ) -> AsyncIterator[RunningBot]:
     """Start Glutebot on `database_url` against a local Telegram; stop it afterwards."""
     clock = clock or FakeClock()
     telegram = telegram or LocalTelegram(clock=clock)
-    runtime = Runtime.open(settings_for_test(database_url, data_dir), clock)
+    runtime = Runtime.open(settings_for_test(database_url, data_dir, admin_ids), clock)
     application = build_application(
         runtime,
         request=telegram.request(),

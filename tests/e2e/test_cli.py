@@ -29,6 +29,7 @@ TOKEN = "5550001234:AAHsecret-token-for-tests_only"
 def clean_env(**settings: str) -> dict[str, str]:
     """The test runner's environment without any Glutebot setting, plus `settings`."""
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    env["STATUS_PORT"] = "0"  # no status server: several test runs may share this machine
     env.update(settings)
     return env
 
@@ -167,6 +168,8 @@ async def test_run_answers_start_on_a_bot_api_server_over_loopback(tmp_path: Pat
     assert process.returncode == 0, stderr.decode()
     logs = (stdout + stderr).decode()
     assert "Starting Glutebot (polling)" in logs
+    assert "Received SIGTERM: finishing the message in flight" in logs
+    assert logs.rstrip().endswith("Stopped cleanly")
     assert TOKEN not in logs  # not even at DEBUG, where every request URL is logged
 
 

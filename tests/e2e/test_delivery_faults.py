@@ -201,6 +201,7 @@ def _glutebot_env(tmp_path: Path, base_url: str, database_url: str) -> dict[str,
         TICK_SECONDS="0.5",
         CLAIM_TIMEOUT_SECONDS="2",
         LOG_LEVEL="WARNING",
+        STATUS_PORT="0",  # several test runs may share this machine
     )
     return env
 
@@ -248,6 +249,42 @@ async def test_a_kill_mid_dispatch_loses_nothing_and_repeats_at_most_one(
     counts = collections.Counter(len(nudges_of(u)) for u in users)
     assert counts[0] == 0  # nothing lost
     assert counts[2] <= 1 and set(counts) <= {1, 2}  # at most the one in flight repeated
+    # And everyone's next nudge is in the outbox, even where the kill came between
+    # sending and scheduling what comes next.
+    runtime = Runtime.open(settings_for_test(sqlite_url, tmp_path), clock)
+    try:
+        async with runtime.sessions() as session:
+            pending = collections.Counter(
+                (
+                    await session.scalars(
+                        select(Nudge.user_id).where(
+                            Nudge.kind == NudgeKind.NUDGE, Nudge.state == NudgeState.SCHEDULED
+                        )
+                    )
+                ).all()
+            )
+    finally:
+        await runtime.close()
+    assert {u.id: pending[u.id] for u in users} == {u.id: 1 for u in users}
+
+
+async def test_a_user_left_without_a_next_nudge_gets_one_when_delivery_starts(
+    bot: RunningBot,
+) -> None:
+    """A crash after a send but before scheduling the next leaves a gap; a start closes it."""
+    user = await active_user(bot, 77, weekends=True)
+    async with bot.runtime.sessions.begin() as session:
+        await session.execute(  # as if sent just before the process died
+            update(Nudge)
+            .where(Nudge.user_id == 77, Nudge.kind == NudgeKind.NUDGE)
+            .values(state=NudgeState.SENT, sent_at=bot.clock.now())
+        )
+    restarted = Dispatcher(bot.application.bot, bot.runtime, name="restarted")
+    assert await restarted.reconcile() == 1  # as the job does when the bot starts
+    rows = await nudge_rows(bot, 77)
+    assert [row.state for row in rows] == [NudgeState.SENT, NudgeState.SCHEDULED]
+    await run_clock(bot, bot.clock.now() + timedelta(hours=6), step=timedelta(minutes=10))
+    assert nudges_of(user)  # and the nudges keep coming
 
 
 async def test_the_tick_runs_by_itself_in_a_running_bot(sqlite_url: str, tmp_path: Path) -> None:

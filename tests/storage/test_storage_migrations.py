@@ -109,3 +109,46 @@ async def test_upgrading_from_0001_keeps_users_and_fills_the_new_programme_colum
         )
     finally:
         await engine.dispose()
+
+
+async def test_0005_broadcasts_up_and_down_keep_regular_nudges(database_url: str) -> None:
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    nudge = (
+        "INSERT INTO nudges (user_id, due_at, state, kind, attempts, created_at)"
+        " VALUES (5, :now, 'scheduled', :kind, 0, :now)"
+    )
+    await upgrade(database_url, "0004")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, chat_id, first_name, state, created_at, updated_at,"
+                    " last_seen_at) VALUES (5, 5, 'Old', 'active', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(text(nudge), {"now": now, "kind": "nudge"})
+        await upgrade(database_url, "0005")
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("SELECT broadcast_id FROM nudges"))).all() == [(None,)]
+            await conn.execute(
+                text(
+                    "INSERT INTO broadcasts (id, admin_id, text, state, recipients, created_at)"
+                    " VALUES (1, 1, 'Hello', 'queued', 1, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(nudge.replace("attempts,", "attempts, broadcast_id,").replace("0,", "0, 1,")),
+                {"now": now, "kind": "broadcast"},
+            )
+        await downgrade(database_url, "0004")
+        assert "broadcasts" not in await _table_names(database_url)
+        async with engine.begin() as conn:
+            kinds = (await conn.execute(text("SELECT kind FROM nudges"))).all()
+        assert kinds == [("nudge",)]  # the broadcast's row went with it; the nudge stayed
+        await upgrade(database_url)
+        assert await current_revision(database_url) == HEAD
+    finally:
+        await engine.dispose()
