@@ -14,13 +14,13 @@ import logging
 import os
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from aiolimiter import AsyncLimiter
-from sqlalchemy import Update, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -29,6 +29,8 @@ from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserState
 from bot.db.repo import prune_processed_updates
 from bot.delivery import compose, planner
 from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
+from bot.delivery.pace import Pace
+from bot.delivery.receipts import Receipts
 from bot.delivery.timing import local_moment
 from bot.messages import Screenful, keyboard
 from bot.metrics import METRICS
@@ -75,30 +77,6 @@ class TickReport:
     @property
     def busy(self) -> bool:
         return bool(self.sent or self.failed or self.retried or self.missed or self.skipped)
-
-
-def _receipt_statement(*columns: str) -> Update:
-    """Record an outcome on a row this dispatcher still holds; built once, run per message."""
-    return (
-        update(Nudge)
-        .where(
-            Nudge.id == bindparam("nudge_id"),
-            Nudge.state == NudgeState.CLAIMED,
-            Nudge.claimed_by == bindparam("claimer"),
-        )
-        .values(
-            state=bindparam("outcome"),
-            attempts=Nudge.attempts + 1,
-            claimed_by=None,
-            **{column: bindparam(column) for column in columns},
-        )
-    )
-
-
-# What a sent nudge records (the picked exercise and its words) and what any other does.
-SENT_DETAILS = ("exercise_id", "track", "anchor", "text", "target_reps", "telegram_message_id")
-SENT_RECEIPT = _receipt_statement("sent_at", *SENT_DETAILS)
-OTHER_RECEIPT = _receipt_statement("last_error")
 
 
 @dataclass(frozen=True)
@@ -166,8 +144,8 @@ class Dispatcher:
         self.batch_size = batch_size
         self.max_tick_seconds = max_tick_seconds
         rate = runtime.settings.nudges_per_second
-        # One token at a time, evenly spaced: never a burst above the rate in any second.
-        self.limiter = AsyncLimiter(1, 1 / rate)
+        # None only for benchmarks that measure the bot without Telegram's limit.
+        self.pace: Pace | None = Pace(rate)
         self.book = planner.MinuteBook(max(1, int(rate * 60 * 0.95)))
         self._lock = asyncio.Lock()
         self.library = load_library()
@@ -210,9 +188,7 @@ class Dispatcher:
     async def _tick(self, report: TickReport, *, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         await self._housekeeping(report)
-        # Receipts autocommit: each is one statement and its own transaction.
-        async with self.runtime.engine.connect() as connection:
-            receipts = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with Receipts.open(self.runtime.engine) as receipts:
             while loop.time() < deadline and not self.draining:
                 now = self.runtime.clock.now()
                 async with self.runtime.sessions.begin() as session:
@@ -223,7 +199,7 @@ class Dispatcher:
                     break
 
     async def _send_batch(
-        self, batch: list[Claimed], receipts: AsyncConnection, report: TickReport
+        self, batch: list[Claimed], receipts: Receipts, report: TickReport
     ) -> bool:
         """Send a claimed batch in order; False when the tick should stop (flood, draining).
 
@@ -331,7 +307,7 @@ class Dispatcher:
     # ---- one message -------------------------------------------------------------------------
 
     async def _deliver(
-        self, item: Claimed, receipts: AsyncConnection, report: TickReport
+        self, item: Claimed, receipts: Receipts, report: TickReport
     ) -> Finished | None:
         """Send one message and write its receipt; what to follow up, if anything."""
         nudge, user = item.nudge, item.user
@@ -344,65 +320,63 @@ class Dispatcher:
             report.skipped += 1
             return await self._receipt(receipts, item, NudgeState.SKIPPED, now)
         screenful, details = rendered
-        async with self.limiter:
-            try:
-                if screenful.photo is not None:
-                    sent = await self.bot.send_photo(
-                        user.chat_id,
-                        InputFile(screenful.photo, filename="week.png"),
-                        caption=screenful.text,
-                        reply_markup=keyboard(screenful),
-                    )
-                else:
-                    sent = await self.bot.send_message(
-                        user.chat_id, screenful.text, reply_markup=keyboard(screenful)
-                    )
-            except RetryAfter as error:
-                raise FloodWait(retry_after_seconds(error)) from error
-            except Forbidden as error:
-                await self._blocked(nudge.id, user.id, error)
-                METRICS.nudge_failed("blocked")
-                report.blocked += 1
-                return None
-            except BadRequest as error:  # will not get better by retrying
-                METRICS.nudge_failed("rejected")
+        if self.pace is not None:
+            await self.pace.wait()
+        try:
+            if screenful.photo is not None:
+                sent = await self.bot.send_photo(
+                    user.chat_id,
+                    InputFile(screenful.photo, filename="week.png"),
+                    caption=screenful.text,
+                    reply_markup=keyboard(screenful),
+                )
+            else:
+                sent = await self.bot.send_message(
+                    user.chat_id, screenful.text, reply_markup=keyboard(screenful)
+                )
+        except RetryAfter as error:
+            raise FloodWait(retry_after_seconds(error)) from error
+        except Forbidden as error:
+            await self._blocked(nudge.id, user.id, error)
+            METRICS.nudge_failed("blocked")
+            report.blocked += 1
+            return None
+        except BadRequest as error:  # will not get better by retrying
+            METRICS.nudge_failed("rejected")
+            report.failed += 1
+            return await self._failed(receipts, item, error, now)
+        except (NetworkError, TelegramError) as error:  # 5xx, time-outs: try again later
+            if nudge.attempts + 1 >= MAX_ATTEMPTS:
+                METRICS.nudge_failed("gave_up")
                 report.failed += 1
                 return await self._failed(receipts, item, error, now)
-            except (NetworkError, TelegramError) as error:  # 5xx, time-outs: try again later
-                if nudge.attempts + 1 >= MAX_ATTEMPTS:
-                    METRICS.nudge_failed("gave_up")
-                    report.failed += 1
-                    return await self._failed(receipts, item, error, now)
-                await self._retry_later(nudge, error, now)
-                report.retried += 1
-                return None
+            await self._retry_later(nudge, error, now)
+            report.retried += 1
+            return None
         METRICS.nudge_sent(nudge.kind)
         report.sent += 1
-        return await self._receipt(
-            receipts, item, NudgeState.SENT, now, telegram_message_id=sent.message_id, **details
-        )
+        details["telegram_message_id"] = sent.message_id
+        return await self._receipt(receipts, item, NudgeState.SENT, now, details)
 
     async def _receipt(
         self,
-        receipts: AsyncConnection,
+        receipts: Receipts,
         item: Claimed,
         state: NudgeState,
         now: datetime,
-        **values: object,
+        details: Mapping[str, object] | None = None,
+        error: str | None = None,
     ) -> Finished | None:
-        """Write what became of a claimed message: one statement, committed at once."""
-        ours = {"nudge_id": item.nudge.id, "claimer": self.name, "outcome": state}
+        """Write what became of a claimed message, at once; what to follow up, if anything."""
+        nudge = item.nudge
         if state is NudgeState.SENT:
-            receipt = SENT_RECEIPT
-            values = {**dict.fromkeys(SENT_DETAILS), **values, "sent_at": now}
+            ours = await receipts.sent(nudge.id, self.name, now, details or {})
         else:
-            receipt, values = OTHER_RECEIPT, {"last_error": values.get("last_error")}
-        result = await receipts.execute(receipt, {**ours, **values})
-        if result.rowcount != 1:  # our claim was taken back (we were too slow) or deleted
-            log.warning("Nudge %s was no longer ours to record as %s", item.nudge.id, state.value)
+            ours = await receipts.other(nudge.id, self.name, state, error)
+        if not ours:  # our claim was taken back (we were too slow) or the user deleted
+            log.warning("Nudge %s was no longer ours to record as %s", nudge.id, state.value)
             return None
-        after = max(now, item.nudge.due_at)
-        return Finished(item.nudge.id, item.user, item.nudge.kind, state, after)
+        return Finished(nudge.id, item.user, nudge.kind, state, max(now, nudge.due_at))
 
     async def _render(
         self, item: Claimed, now: datetime
@@ -503,10 +477,10 @@ class Dispatcher:
         log.info("User %s blocked the bot; their nudges are stopped", user_id)
 
     async def _failed(
-        self, receipts: AsyncConnection, item: Claimed, error: TelegramError, now: datetime
+        self, receipts: Receipts, item: Claimed, error: TelegramError, now: datetime
     ) -> Finished | None:
         log.warning("Nudge %s failed for good: %s", item.nudge.id, error.message)
-        return await self._receipt(receipts, item, NudgeState.FAILED, now, last_error=error.message)
+        return await self._receipt(receipts, item, NudgeState.FAILED, now, error=error.message)
 
     async def _retry_later(self, nudge: Nudge, error: TelegramError, now: datetime) -> None:
         """Back off: the message goes back to the outbox, due again a little later."""

@@ -134,6 +134,13 @@ async def test_snooze_brings_the_same_nudge_back_later(monday_bot: RunningBot) -
     reminder = user.messages[-1]
     assert reminder.text.startswith("Reminder: " + nudge.text.split("\n")[0])
     assert reminder.buttons[0][0].startswith("✅ Done")
+    # It is the same nudge: what it asked for is still on record (reports and /why use it).
+    async with bot.runtime.sessions() as session:
+        row = await session.scalar(
+            select(Nudge).where(Nudge.telegram_message_id == reminder.message_id)
+        )
+    assert row is not None and row.exercise_id is not None
+    assert row.text is not None and nudge.text.startswith(row.text.split("\n")[0])
 
 
 async def test_skip_and_not_now_are_acknowledged_and_the_rhythm_goes_on(
