@@ -536,7 +536,7 @@ async def busy(args: argparse.Namespace) -> Result:
     limit = per_minute(population.DEFAULT_RATE)
     result = Result(
         f"busy: {args.minutes} min of real time from {opening:%H:%M} UTC, SQLite, local "
-        f"Telegram with flood limits, nudges_per_second 29, JobQueue tick every 5 s",
+        f"Telegram with flood limits, nudges_per_second 29, JobQueue tick every second",
         [
             ("users whose window opens at the start", f"{morning.users:,}", ""),
             (

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Delivery: Telegram allows about 30 messages a second; nudges leave room for replies.
     nudges_per_second: float = Field(default=29.0, gt=0, le=1000)
-    tick_seconds: float = Field(default=5.0, ge=0.5, le=300)
+    tick_seconds: float = Field(default=1.0, ge=0.5, le=300)
     missed_after_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # A claimed message not recorded within this time belongs to a dispatcher that died.
     claim_timeout_seconds: float = Field(default=120.0, ge=1, le=3600)

@@ -56,6 +56,7 @@ MAX_ATTEMPTS = 5
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 RESCHEDULE_BATCH = 100  # users rescheduled per transaction after downtime
 RECONCILE_EVERY = timedelta(minutes=30)
+HOUSEKEEPING_EVERY = timedelta(seconds=30)  # ticks come every second or so
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -146,12 +147,16 @@ class Dispatcher:
         rate = runtime.settings.nudges_per_second
         # None only for benchmarks that measure the bot without Telegram's limit.
         self.pace: Pace | None = Pace(rate)
-        self.book = planner.MinuteBook(max(1, int(rate * 60 * 0.95)))
+        self.book = planner.MinuteBook(planner.per_minute(rate))
         self._lock = asyncio.Lock()
         self.library = load_library()
         self.draining = False
         # When the last tick started (clock time): the health check reports the lag.
         self.last_tick_at: datetime | None = None
+        self._housekept_at: datetime | None = None
+        # Dead claims are released about as soon as they time out.
+        claim_timeout = timedelta(seconds=runtime.settings.claim_timeout_seconds)
+        self.housekeeping_every = min(HOUSEKEEPING_EVERY, claim_timeout)
 
     @property
     def per_minute(self) -> int:
@@ -234,7 +239,11 @@ class Dispatcher:
         return True
 
     async def _housekeeping(self, report: TickReport) -> None:
+        """Release dead claims, forget old update ids, expire what is too late (now and again)."""
         now = self.runtime.clock.now()
+        if self._housekept_at is not None and now - self._housekept_at < self.housekeeping_every:
+            return
+        self._housekept_at = now
         cutoff = now - timedelta(minutes=self.runtime.settings.missed_after_minutes)
         async with self.runtime.sessions.begin() as session:
             stale = now - timedelta(seconds=self.runtime.settings.claim_timeout_seconds)

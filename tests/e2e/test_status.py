@@ -169,7 +169,7 @@ async def test_health_is_200_when_working_and_503_when_the_tick_is_stale(
         assert set(body["checks"]) == {"database", "scheduler", "outbox"}
         assert all(check["ok"] for check in body["checks"].values())
         assert body["tick_lag_seconds"] == 20.0
-        assert body["tick_lag_limit_seconds"] == lag_limit(5.0, bot.dispatcher.max_tick_seconds)
+        assert body["tick_lag_limit_seconds"] == lag_limit(1.0, bot.dispatcher.max_tick_seconds)
         assert body["outbox"] == {"due": 0, "overdue": 0, "claimed": 0, "oldest_due_seconds": None}
 
         code, output = await glutebot_health(
