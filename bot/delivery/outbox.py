@@ -65,34 +65,36 @@ async def claim_due(
     session: AsyncSession, now: datetime, limit: int, claimer: str
 ) -> list[Claimed]:
     """Claim up to `limit` messages that are due, oldest first, with their users."""
-    query = (
+    due = (
         select(Nudge.id)
         .where(Nudge.state == NudgeState.SCHEDULED, Nudge.due_at <= now)
         .order_by(Nudge.due_at, Nudge.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.scalars(query)).all())
-    if not ids:
-        return []
-    await session.execute(
+        due = due.with_for_update(skip_locked=True)
+    claimed = await session.scalars(
         update(Nudge)
-        .where(Nudge.id.in_(ids))
+        .where(Nudge.id.in_(due.scalar_subquery()))
         .values(state=NudgeState.CLAIMED, claimed_at=now, claimed_by=claimer)
-        .execution_options(synchronize_session=False)
+        .returning(Nudge)
+        .execution_options(populate_existing=True)
     )
-    rows = (
-        await session.execute(
-            select(Nudge, User)
-            .join(User, User.id == Nudge.user_id)
-            .where(Nudge.id.in_(ids))
-            .order_by(Nudge.due_at, Nudge.id)
+    nudges = sorted(claimed.all(), key=lambda nudge: (nudge.due_at, nudge.id))
+    if not nudges:
+        return []
+    users = {
+        user.id: user
+        for user in await session.scalars(
+            select(User)
+            .where(User.id.in_({nudge.user_id for nudge in nudges}))
             .execution_options(populate_existing=True)
         )
-    ).all()
-    history = await recent_history(session, [user.id for _, user in rows], now)
-    return [Claimed(nudge, user, history.get(user.id, [])) for nudge, user in rows]
+    }
+    history = await recent_history(session, list(users), now)
+    return [
+        Claimed(nudge, users[nudge.user_id], history.get(nudge.user_id, [])) for nudge in nudges
+    ]
 
 
 async def recent_history(
