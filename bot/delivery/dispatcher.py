@@ -296,7 +296,14 @@ class Dispatcher:
 
     async def run_reconcile_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The JobQueue callback for `reconcile`."""
-        await self.reconcile()
+        if self.draining:
+            return
+        try:
+            await self.reconcile()
+        except asyncio.CancelledError:
+            # Shutdown stopped it midway: nothing is half-done (each batch is one
+            # transaction) and the next start runs it again; not an error to report.
+            log.info("Stopped the schedule check for shutdown; it runs again at the next start")
 
     async def _release_unsent(self, batch: list[Claimed]) -> None:
         async with self.runtime.sessions.begin() as session:
