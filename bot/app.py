@@ -52,13 +52,16 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limited: bool = False,
     deliver: bool = True,
+    time_scale: float = 1.0,
 ) -> Application:  # type: ignore[type-arg]
     """The real Application with Glutebot's handlers and the delivery tick.
 
     Without `request` it talks HTTP to Telegram (or TELEGRAM_API_BASE_URL); with one (the
     local Telegram's) it stays in-process. `rate_limited` adds PTB's AIORateLimiter, which
     keeps replies under Telegram's flood limits. `deliver=False` leaves the tick out, for
-    tests that drive `dispatcher_of(application).tick()` themselves.
+    tests that drive `dispatcher_of(application).tick()` themselves. `time_scale` is for
+    tests and benchmarks on a clock running that many times faster (`glutebot run` with
+    GLUTEBOT_CLOCK_SPEED): the rate limiter's windows shrink with it.
     """
     token = runtime.settings.token or LOCAL_TOKEN
     builder = (
@@ -72,7 +75,10 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if rate_limited:
         # PTB types the builder for no rate limiter; AIORateLimiter is its own documented one.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        limiter = AIORateLimiter(
+            overall_time_period=1 / time_scale, group_time_period=60 / time_scale, max_retries=2
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[RUNTIME_KEY] = runtime
     register(application)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import math
+import os
 import socket
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot.clock import SystemClock
+from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 
@@ -125,6 +129,7 @@ def run(webhook: bool, url: str | None, listen: str | None, port: int | None) ->
         log_format=settings.log_format,
         secret=settings.secret,
     )
+    clock, speed = clock_for_run()
     mode = "webhook" if webhook else "polling"
     log.info("Starting Glutebot (%s) against %s", mode, settings.telegram_api_base_url)
     try:
@@ -132,7 +137,13 @@ def run(webhook: bool, url: str | None, listen: str | None, port: int | None) ->
     except Exception as exc:
         _explain_startup_failure(exc, settings)
     log.info("Connected to the Bot API as @%s", username)
-    application = build_application(Runtime.open(settings, SystemClock()), rate_limited=True)
+    if speed != 1:  # as the console does: a faster clock needs more frequent ticks
+        settings = settings.model_copy(
+            update={"tick_seconds": max(0.5, settings.tick_seconds / speed)}
+        )
+    application = build_application(
+        Runtime.open(settings, clock), rate_limited=True, time_scale=speed
+    )
     if settings.status_port:  # GET /health and /metrics while the bot runs
         try:
             serve_status(
@@ -167,6 +178,42 @@ def run(webhook: bool, url: str | None, listen: str | None, port: int | None) ->
         raise Problem(f"Telegram refused the webhook {webhook_url}: {exc.message}") from None
     except Exception as exc:
         _explain_startup_failure(exc, settings)
+
+
+# For tests and benchmarks only, never in production: `glutebot run` on a faster clock, so a
+# bot in its own process (which a test can kill -9) lives through a simulated week in minutes.
+CLOCK_SPEED = "GLUTEBOT_CLOCK_SPEED"  # how many times faster than real time
+CLOCK_START = "GLUTEBOT_CLOCK_START"  # what it shows at CLOCK_ORIGIN (ISO 8601, with offset)
+CLOCK_ORIGIN = "GLUTEBOT_CLOCK_ORIGIN"  # a real Unix time; default: when the bot starts
+
+
+def clock_for_run() -> tuple[Clock, float]:
+    """The real clock and 1, or (tests and benchmarks only) a faster clock and its speed.
+
+    With GLUTEBOT_CLOCK_SPEED=N the clock runs N times faster and shows GLUTEBOT_CLOCK_START
+    (default: the real time) at the real Unix time GLUTEBOT_CLOCK_ORIGIN (default: now).
+    Giving both lets bots started one after another, and the test that drives them, share
+    one simulated timeline. Telegram's limits follow it (see `build_application`); its
+    time-outs and retry_after stay real seconds.
+    """
+    raw = os.environ.get(CLOCK_SPEED, "").strip()
+    if not raw:
+        return SystemClock(), 1.0
+    try:
+        speed = float(raw)
+        start_text = os.environ.get(CLOCK_START, "").strip()
+        start = datetime.fromisoformat(start_text) if start_text else datetime.now(UTC)
+        origin = float(os.environ.get(CLOCK_ORIGIN, "").strip() or time.time())
+    except ValueError:
+        speed, start = math.nan, datetime.now(UTC)
+    if not (math.isfinite(speed) and speed > 0) or start.tzinfo is None:
+        raise SettingsProblem(
+            f"configuration problem: {CLOCK_SPEED} needs a positive number, {CLOCK_START} an "
+            f"ISO 8601 time with its UTC offset and {CLOCK_ORIGIN} a Unix time (tests only)"
+        )
+    now = start + timedelta(seconds=(time.time() - origin) * speed)
+    log.warning("Test clock: %gx real time, now %s (%s is for tests only)", speed, now, CLOCK_SPEED)
+    return ScaledClock(speed, now), speed
 
 
 def _cannot_listen(exc: OSError) -> bool:

@@ -16,7 +16,7 @@ from content.picker import (
     pick_nudge,
     quick_reply_counts,
 )
-from content.progression import Action, Decision, Report, decide
+from content.progression import Action, Decision, Report, decide, reads_resting_pain
 from content.redflags import RedFlag, RedFlagScan, referral_lines, scan_red_flags
 from content.screen import (
     Context,
@@ -82,6 +82,7 @@ __all__ = [
     "parse_library",
     "pick_nudge",
     "quick_reply_counts",
+    "reads_resting_pain",
     "referral_lines",
     "scan_red_flags",
     "starting_programme",

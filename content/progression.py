@@ -220,6 +220,16 @@ def decide(
     return ctx.hold(f"We stay with {_name(current)} for now.")
 
 
+def reads_resting_pain(track: Track, history: Sequence[Report]) -> bool:
+    """Whether `decide` on `track` can depend on its `resting_pain` for this history.
+
+    Pain at rest only stands in for an earlier morning score when the newest report on the
+    track has a next-morning pain to compare; otherwise callers need not look it up.
+    """
+    reports = sorted((r for r in history if r.track == track), key=lambda r: r.at)  # as decide
+    return bool(reports) and reports[-1].pain_next_morning is not None
+
+
 def weekly_pain_rise(history: Sequence[Report], now: datetime) -> tuple[float, float] | None:
     """(last week's, this week's) average pain when it rose by a point or more into amber."""
     this_week = [r.worst_pain for r in history if now - WEEK < r.at <= now]

@@ -201,6 +201,9 @@ class Nudge(Base):
         # One user's pending messages of a kind (rescheduling cancels them). Without it,
         # SQLite reads every scheduled row through (state, due_at) to find one user's.
         Index(None, "user_id", "state", "kind"),
+        # One user's nudges sent lately, newest first: the one a typed report answers.
+        # Without it, finding that nudge reads every nudge the user was ever sent.
+        Index(None, "user_id", "kind", "sent_at"),
         # A broadcast's rows (its progress), and never two of them for one user.
         Index(None, "broadcast_id", "user_id", unique=True),
     )

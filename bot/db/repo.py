@@ -21,6 +21,7 @@ from bot.db.models import (
     ScreenAnswer,
     User,
     UserSettings,
+    UserState,
 )
 
 
@@ -67,9 +68,48 @@ async def upsert_user(
     return user, created
 
 
+async def seen_user(
+    session: AsyncSession,
+    known: User | None,
+    *,
+    user_id: int,
+    chat_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+) -> User:
+    """`upsert_user` for a user this session may have loaded already (`known`).
+
+    The row ends the same as after `upsert_user`; a known user is refreshed through the
+    session (one UPDATE at flush) instead of three statements.
+    """
+    if known is None:
+        user, _ = await upsert_user(
+            session,
+            user_id=user_id,
+            chat_id=chat_id,
+            first_name=first_name,
+            username=username,
+            language_code=language_code,
+            now=now,
+        )
+        return user
+    known.chat_id, known.first_name = chat_id, first_name
+    known.username, known.language_code = username, language_code
+    known.updated_at = known.last_seen_at = now
+    return known
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     """The user with their settings, or None if the bot has never seen them."""
     return await session.get(User, user_id)
+
+
+async def user_state(session: AsyncSession, user_id: int) -> UserState | None:
+    """The user's state alone (no row loaded), or None if the bot has never seen them."""
+    state: UserState | None = await session.scalar(select(User.state).where(User.id == user_id))
+    return state
 
 
 async def mark_update_processed(session: AsyncSession, update_id: int, now: datetime) -> bool:

@@ -14,20 +14,16 @@ from telegram.ext import (
 )
 
 from bot.handlers import admin, basics, nudges, onboarding, progress, reports, settings
-from bot.handlers.updates import skip_redelivered
+from bot.handlers.updates import first_look
 
-# Groups run in order: drop redelivered updates, welcome back users who had blocked the
-# bot, then the one handler in group 0 that answers.
-DEDUPE_GROUP = -2
-COMEBACK_GROUP = -1
+# Groups run in order: a first look at each update (drop redelivered ones, welcome back
+# users who had blocked the bot), then the one handler in group 0 that answers.
+FIRST_LOOK_GROUP = -1
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Attach every handler and the error handler to the application."""
-    application.add_handler(TypeHandler(Update, skip_redelivered), group=DEDUPE_GROUP)
-    application.add_handler(
-        MessageHandler(filters.ALL, nudges.returning_user), group=COMEBACK_GROUP
-    )
+    application.add_handler(TypeHandler(Update, first_look), group=FIRST_LOOK_GROUP)
     application.add_handler(CommandHandler("start", onboarding.start))
     application.add_handler(CommandHandler("rescreen", onboarding.rescreen))
     application.add_handler(CommandHandler("cancel", onboarding.cancel))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.commands import help_lines
+from bot.db.repo import get_user
 from bot.handlers import onboarding, reports, settings
+from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +40,24 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A typed message: a setting being changed, an answer to the screen, or a pointer."""
-    if await settings.typed_answer(update, context):
-        return
-    if await onboarding.typed_answer(update, context):
-        return
-    if not await reports.typed_report(update, context):
+    """A typed message: a setting being changed, an answer to the screen, a report, or a
+    pointer. One transaction finds which and acts; the answer goes once it has committed."""
+    message, person = update.effective_message, update.effective_user
+    if message is None or person is None or message.text is None:
         await not_understood(update, context)
+        return
+    runtime = runtime_of(context)
+    async with runtime.sessions.begin() as session:
+        known = await get_user(session, person.id)
+        answer = await settings.typed_answer(session, known, runtime, message)
+        if answer is None:
+            user, answer = await onboarding.typed_answer(session, known, runtime, message, person)
+            if answer is None:
+                answer = await reports.typed_report(session, user, runtime, message)
+    if answer is None:
+        await not_understood(update, context)
+    else:
+        await answer()
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,6 +77,9 @@ async def not_understood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler failure and tell the user something went wrong, without details."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden):  # blocked the bot before the answer went out
+        log.info("Could not answer update %s: %s", update_id, context.error.message)
+        return
     log.error("Handling update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

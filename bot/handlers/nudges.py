@@ -100,7 +100,10 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         if user is None:
             return
         if blocked:
-            user.state = UserState.BLOCKED
+            # Only someone taking nudges becomes "blocked" (and back to active on return):
+            # a referred, stopped or new user keeps their state through block and unblock.
+            if user.state in (UserState.ACTIVE, UserState.PAUSED):
+                user.state = UserState.BLOCKED
             await planner.stop_nudging(session, user)
             log.info("User %s blocked the bot", user.id)
         else:
@@ -127,5 +130,6 @@ async def _come_back(session: AsyncSession, user: User, now: datetime, rate: flo
         return
     user.state = UserState.ACTIVE
     user.settings.unanswered_streak = 0
+    user.settings.paused_until = None  # an active user's nudges never wait for an old pause
     await planner.start_nudging(session, user, now, planner.per_minute(rate))
     log.info("User %s is back; nudges start again", user.id)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram import User as TelegramUser
 from telegram.ext import ContextTypes
 
-from bot.db.models import UserState
-from bot.db.repo import upsert_user
-from bot.handlers.replies import answer_press, reply
+from bot.db.models import User, UserState
+from bot.db.repo import seen_user, upsert_user
+from bot.delivery import planner
+from bot.handlers.replies import Answer, answer_press, reply
 from bot.messages import Outcome, Screenful
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from bot.services.onboarding import DISCLAIMER, Onboarding
 
 T = TypeVar("T")
@@ -55,7 +58,10 @@ async def _in_screen(
             now=runtime.clock.now(),
         )
         flow = await Onboarding.load(runtime, session, user)
-        return await act(flow)
+        result = await act(flow)
+        if not planner.schedulable(flow.user):  # e.g. a red flag while retaking the screen
+            await planner.stop_nudging(session, flow.user)
+        return result
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,21 +129,29 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_press(query, await _in_screen(context, person, chat_id, decide))
 
 
-async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Answer the screen with a typed message; False when no screen is open."""
-    message, person = update.effective_message, update.effective_user
-    if message is None or person is None or message.text is None:
-        return False
-    text = message.text
-
-    async def decide(flow: Onboarding) -> Outcome | None:
-        return await flow.typed(text)
-
-    outcome = await _in_screen(context, person, message.chat_id, decide)
-    if outcome is None:
-        return False
-    await _reply(message, outcome)
-    return True
+async def typed_answer(
+    session: AsyncSession,
+    known: User | None,
+    runtime: Runtime,
+    message: Message,
+    person: TelegramUser,
+) -> tuple[User, Answer | None]:
+    """Answer the screen with a typed message, in the caller's transaction: the user (seen
+    now, created if new, as every screen interaction records them) and the answer, None
+    when no screen is open."""
+    user = await seen_user(
+        session,
+        known,
+        user_id=person.id,
+        chat_id=message.chat_id,
+        first_name=person.first_name,
+        username=person.username,
+        language_code=person.language_code,
+        now=runtime.clock.now(),
+    )
+    flow = await Onboarding.load_open(runtime, session, user)
+    outcome = None if flow is None else await flow.typed(message.text or "")
+    return user, None if outcome is None else partial(_reply, message, outcome)
 
 
 async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

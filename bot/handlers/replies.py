@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import CallbackQuery, Message
 from telegram.error import BadRequest
 
 from bot.messages import Outcome, Screenful, keyboard
+
+# What to send once the transaction that decided it has committed.
+Answer = Callable[[], Awaitable[None]]
 
 
 async def answer_press(query: CallbackQuery, outcome: Outcome) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +13,9 @@ from telegram.ext import ContextTypes
 from bot.db.models import Decision, ReportSource, User, UserState
 from bot.db.repo import delete_user, get_user
 from bot.delivery import planner
-from bot.handlers.replies import answer_press, reply
+from bot.handlers.replies import Answer, answer_press, reply
 from bot.messages import Outcome, Screenful
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from bot.services.reporting import CLARIFY, Reporting
 from content import referral_lines, scan_red_flags
 
@@ -70,36 +71,28 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_press(query, outcome)
 
 
-async def typed_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """A typed message from a user with a programme; False when it is not ours to answer.
+async def typed_report(
+    session: AsyncSession, user: User, runtime: Runtime, message: Message
+) -> Answer | None:
+    """A typed message from a user with a programme, in the caller's transaction; None
+    when it is not ours to answer.
 
     Every message is scanned for red-flag phrases first: safety before logging.
     """
-    message, person = update.effective_message, update.effective_user
-    if message is None or person is None or message.text is None:
-        return False
-    text = message.text
-    runtime = runtime_of(context)
-    async with runtime.sessions.begin() as session:
-        user = await get_user(session, person.id)
-        if user is None:
-            return False
-        reporting = Reporting(
-            session, user, runtime.clock.now(), runtime.settings.nudges_per_second
-        )
-        scan = scan_red_flags(text)
-        if scan.flags and user.settings.focus is not None:
-            outcome = await reporting.refer_for_flags(scan.flags)
-        elif scan.flags:
-            outcome = Outcome(Screenful("\n\n".join(referral_lines(scan.flags))))
-        elif user.settings.focus is None or user.state not in LOGGING_STATES:
-            return False
-        else:
-            outcome = await reporting.typed(text)
+    text = message.text or ""
+    reporting = Reporting(session, user, runtime.clock.now(), runtime.settings.nudges_per_second)
+    scan = scan_red_flags(text)
+    if scan.flags and user.settings.focus is not None:
+        outcome = await reporting.refer_for_flags(scan.flags)
+    elif scan.flags:
+        outcome = Outcome(Screenful("\n\n".join(referral_lines(scan.flags))))
+    elif user.settings.focus is None or user.state not in LOGGING_STATES:
+        return None
+    else:
+        outcome = await reporting.typed(text)
     if outcome.show is None:
-        return False
-    await reply(message, outcome.show, quote=True)  # a clarifying question re-reads it
-    return True
+        return None
+    return partial(reply, message, outcome.show, quote=True)  # a clarifying question re-reads it
 
 
 async def on_clarified(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -168,7 +161,10 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _stop(session: AsyncSession, user: User) -> None:
-    user.state = UserState.STOPPED
+    # Only nudges being taken stop: a referred user stays referred (or /resume would skip
+    # the clinician), and someone without a programme keeps their state.
+    if user.state in (UserState.ACTIVE, UserState.PAUSED):
+        user.state = UserState.STOPPED
     await planner.stop_nudging(session, user)
 
 
@@ -196,11 +192,9 @@ async def on_delete_press(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None or person is None:
         return
     if query.data != "del:yes":
-        await query.edit_message_text(KEPT)
-        await query.answer()
+        await answer_press(query, Outcome(Screenful(KEPT)))  # a double tap edits once
         return
     runtime = runtime_of(context)
     async with runtime.sessions.begin() as session:
         await delete_user(session, person.id)
-    await query.edit_message_text(DELETED)
-    await query.answer("Erased")
+    await answer_press(query, Outcome(Screenful(DELETED), toast="Erased"))

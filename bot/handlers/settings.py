@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.db.models import User
 from bot.db.repo import get_user
-from bot.handlers.replies import answer_press, reply
+from bot.handlers.replies import Answer, answer_press, reply
 from bot.messages import Outcome
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from bot.services.settings import NOT_YET, SettingsEditor
 
 
@@ -53,12 +56,18 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_press(query, outcome)
 
 
-async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """A typed message while a setting is being changed; False otherwise."""
-    message, person = update.effective_message, update.effective_user
-    if message is None or person is None or message.text is None:
-        return False
-    return await _answer(update, context, lambda editor: editor.typed(message.text or ""))
+async def typed_answer(
+    session: AsyncSession, user: User | None, runtime: Runtime, message: Message
+) -> Answer | None:
+    """A typed message while a setting is being changed (in the caller's transaction);
+    None otherwise."""
+    if user is None or not user.settings.editing:
+        return None
+    editor = SettingsEditor(session, user, runtime.clock.now(), runtime.settings.nudges_per_second)
+    outcome = await editor.typed(message.text or "")
+    if outcome is None or outcome.show is None:
+        return None
+    return partial(reply, message, outcome.show)
 
 
 async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

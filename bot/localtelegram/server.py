@@ -133,6 +133,7 @@ class Stats:
     messages_edited: int = 0
     messages_deleted: int = 0
     too_many_requests: int = 0  # 429 replies, from flood control or injected
+    faults: Counter[str] = field(default_factory=Counter)  # injected failures by kind
     webhook_posts: int = 0  # POSTs to the bot's webhook, failed ones included
     webhook_given_up: int = 0  # updates dropped after every webhook attempt failed
 
@@ -279,6 +280,22 @@ class LocalTelegram:
         """
         self._faults.add(method, kind, chat_id, times, retry_after)
 
+    def inject_random_faults(
+        self,
+        method: str,
+        rates: Mapping[FaultKind, float],
+        *,
+        retry_after: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        """From now on, make each call of `method` fail now and then, as Telegram sometimes does.
+
+        rates: the probability of each kind per call, e.g. {"server_error": 0.05, "timeout":
+        0.02}; an empty mapping stops them. Faults from `inject_fault` come first. `seed`
+        makes the failures repeatable; `stats.faults` counts every injected failure by kind.
+        """
+        self._faults.set_rates(method, rates, retry_after, seed)
+
     @property
     def pending_update_count(self) -> int:
         """Updates waiting for the bot to fetch and confirm them."""
@@ -359,6 +376,7 @@ class LocalTelegram:
         self.stats.calls[name] += 1
         fault = self._faults.take(name, _chat_id_or_none(params))
         if fault is not None:
+            self.stats.faults[fault.kind] += 1
             raise fault.error()
         return await handler(params)
 

@@ -129,6 +129,8 @@ class Nudges:
         )
 
     async def _snooze(self, nudge: Nudge, minutes: int, original: str, note: str) -> Outcome:
+        if not planner.may_send(self.user, self.now):  # paused, stopped or referred since
+            return Outcome(toast="Nudges are off right now, so there's nothing to snooze.")
         self._respond(nudge, "snoozed")
         nudge.state = NudgeState.SNOOZED
         await planner.cancel_pending(self.session, self.user.id, (NudgeKind.NUDGE,))

@@ -71,19 +71,19 @@ class Onboarding:
     @classmethod
     async def load(cls, runtime: Runtime, session: AsyncSession, user: User) -> Onboarding:
         """The user's screens as they are now."""
-        screen = await session.scalar(
-            select(Screen)
-            .where(Screen.user_id == user.id, Screen.status.in_(OPEN))
-            .order_by(Screen.started_at.desc(), Screen.id.desc())
-            .limit(1)
-        )
-        previous = await session.scalar(
-            select(Screen)
-            .where(Screen.user_id == user.id, Screen.status == ScreenStatus.COMPLETED)
-            .order_by(Screen.completed_at.desc(), Screen.id.desc())
-            .limit(1)
-        )
-        return cls(runtime, session, user, screen, previous)
+        screen = await _open_screen(session, user)
+        return cls(runtime, session, user, screen, await _latest_completed(session, user))
+
+    @classmethod
+    async def load_open(
+        cls, runtime: Runtime, session: AsyncSession, user: User
+    ) -> Onboarding | None:
+        """The user's screens, or None when no screen is open (nothing typed is for us then,
+        so the finished one is not read)."""
+        screen = await _open_screen(session, user)
+        if screen is None:
+            return None
+        return cls(runtime, session, user, screen, await _latest_completed(session, user))
 
     # ---- saving ------------------------------------------------------------------------------
 
@@ -172,6 +172,12 @@ class Onboarding:
 
     async def typed(self, text: str) -> Outcome | None:
         """Act on a typed message; None when no screen is open (not ours to answer)."""
+        outcome = await self._typed(text)
+        if not planner.schedulable(self.user):  # a red flag while retaking the screen
+            await planner.stop_nudging(self.session, self.user)
+        return outcome
+
+    async def _typed(self, text: str) -> Outcome | None:
         screen = self.screen
         if screen is None:
             return None
@@ -320,6 +326,10 @@ class Onboarding:
         ):
             return Outcome(show=self.stop_for_red_flags(screen, answers))
         following = q.next_question(question.key, answers)
+        if question.key == q.RED_FLAGS.key:
+            # A red flag typed at an earlier question jumped to the safety check: ask what
+            # was skipped before going on (the summary needs every answer).
+            following = _unanswered_before(q.RED_FLAGS.key, answers) or following
         screen.current_step = following.key if following else SUMMARY
         return Outcome(show=self.render(screen, answers, note=note))
 
@@ -368,6 +378,7 @@ class Onboarding:
         screen.completed_at = self.now
         screen.current_step = DONE
         self.user.state = UserState.ACTIVE
+        settings.paused_until = None  # the new programme starts now, not when a pause ends
         rate = self.runtime.settings.nudges_per_second
         await planner.start_nudging(self.session, self.user, self.now, planner.per_minute(rate))
         return Outcome(show=Screenful(self._confirmation(programme, schedule.describe())))
@@ -525,6 +536,36 @@ class Onboarding:
             '"12 reps, pain 2", or tap the buttons.\n\n'
             "Send /rescreen to redo the screen, or /help to see everything I can do."
         )
+
+
+def _unanswered_before(key: str, answers: dict[str, Any]) -> q.Question | None:
+    """The first question this user is asked before `key` that has no answer yet."""
+    for question in q.asked(answers):
+        if question.key == key:
+            return None
+        if question.key not in answers:
+            return question
+    return None
+
+
+async def _open_screen(session: AsyncSession, user: User) -> Screen | None:
+    """The screen in progress (or stopped at a red flag), if any."""
+    return await session.scalar(
+        select(Screen)
+        .where(Screen.user_id == user.id, Screen.status.in_(OPEN))
+        .order_by(Screen.started_at.desc(), Screen.id.desc())
+        .limit(1)
+    )
+
+
+async def _latest_completed(session: AsyncSession, user: User) -> Screen | None:
+    """The latest finished screen, to show what changed."""
+    return await session.scalar(
+        select(Screen)
+        .where(Screen.user_id == user.id, Screen.status == ScreenStatus.COMPLETED)
+        .order_by(Screen.completed_at.desc(), Screen.id.desc())
+        .limit(1)
+    )
 
 
 def _join(note: str, text: str) -> str:

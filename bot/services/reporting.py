@@ -40,6 +40,7 @@ from content import (
     decide,
     load_library,
     quick_reply_counts,
+    reads_resting_pain,
     referral_lines,
 )
 from content import Report as CoachingReport
@@ -80,6 +81,10 @@ class Reporting:
         self.now = now
         self.rate = rate
         self.library = load_library()
+        # Reports this transaction knows have no decision yet: new ones, and ones that were
+        # incomplete when read (a decision needs exercise, reps and pain, which once known
+        # stay known), so `decide` need not look for one.
+        self._undecided: set[int] = set()
 
     # ---- creating and completing reports ---------------------------------------------------
 
@@ -114,6 +119,7 @@ class Reporting:
         )
         self.session.add(report)
         await self.session.flush()
+        self._undecided.add(report.id)
         METRICS.report_received(source)
         self.user.settings.unanswered_streak = 0
         return await self.next_step(report)
@@ -126,6 +132,7 @@ class Reporting:
         report = await self.session.get(Report, int(parts[1]))
         if report is None or report.user_id != self.user.id:
             return Outcome(toast="That button has expired.")
+        self._note_if_undecided(report)
         kind, value = parts[2].split(".", 1)
         if kind == "e" and value in self.library.exercises and report.exercise_id is None:
             report.exercise_id = value
@@ -140,6 +147,10 @@ class Reporting:
         else:
             return Outcome(toast="Already noted.")
         return await self.next_step(report)
+
+    def _note_if_undecided(self, report: Report) -> None:
+        if report.exercise_id is None or report.reps is None or report.pain_during is None:
+            self._undecided.add(report.id)
 
     async def next_step(self, report: Report) -> Outcome:
         """Ask for the next missing piece, or decide once the report is complete."""
@@ -216,18 +227,22 @@ class Reporting:
         assert report.exercise_id is not None and report.track is not None
         track = Track(report.track)
         settings = self.user.settings
-        existing = await self.session.scalar(
-            select(Decision).where(Decision.report_id == report.id)
+        existing = (
+            None
+            if report.id in self._undecided
+            else await self.session.scalar(select(Decision).where(Decision.report_id == report.id))
         )
+        self._undecided.discard(report.id)
         level_before = existing.level_from if existing else settings.levels.get(track.value, 1)
+        history = await self._history()
         decision = decide(
             track,
             level_before,
-            await self._history(),
+            history,
             now=self.now,
             equipment=frozenset(Equipment(e) for e in settings.equipment),
             anchors=frozenset(Anchor(a) for a in settings.anchors),
-            resting_pain=await self._resting_pain(),
+            resting_pain=await self._resting_pain() if reads_resting_pain(track, history) else 0,
             library=self.library,
         )
         row = existing or Decision(
@@ -241,15 +256,25 @@ class Reporting:
         )
         if existing is None:
             self.session.add(row)
-        settings.levels = {**settings.levels, track.value: decision.level}
+        if settings.levels.get(track.value) != decision.level:  # else nothing to write
+            settings.levels = {**settings.levels, track.value: decision.level}
         if decision.action is Action.REFER:
             await self._stop_for_clinician()
             return decision.reason + (" Please get seen today." if decision.urgent else "")
         return decision.reason + (f" Cue for next time: {decision.cue}" if decision.cue else "")
 
     async def _history(self) -> list[CoachingReport]:
-        rows = await self.session.scalars(
-            select(Report)
+        # Columns, not Report objects: a month of reports is read for every decision.
+        rows = await self.session.execute(
+            select(
+                Report.exercise_id,
+                Report.reps,
+                Report.sets,
+                Report.pain_during,
+                Report.pain_next_morning,
+                Report.felt_in,
+                Report.created_at,
+            )
             .where(
                 Report.user_id == self.user.id,
                 Report.created_at >= self.now - timedelta(days=HISTORY_DAYS),
@@ -260,21 +285,21 @@ class Reporting:
             .order_by(Report.created_at)
         )
         history = []
-        for row in rows:
-            exercise = self.library.exercises.get(row.exercise_id or "")
-            if exercise is None or row.reps is None or row.pain_during is None:
+        for exercise_id, reps, sets, pain_during, pain_next_morning, felt_in, at in rows:
+            exercise = self.library.exercises.get(exercise_id or "")
+            if exercise is None or reps is None or pain_during is None:
                 continue
             history.append(
                 CoachingReport(
                     exercise_id=exercise.id,
                     track=exercise.track,
-                    reps=row.reps,
-                    sets=row.sets or 1,
+                    reps=reps,
+                    sets=sets or 1,
                     target=exercise.dose.reps,
-                    pain_during=row.pain_during,
-                    pain_next_morning=row.pain_next_morning,
-                    felt_in=FeltIn(row.felt_in) if row.felt_in else FeltIn.NOT_SURE,
-                    at=row.created_at,
+                    pain_during=pain_during,
+                    pain_next_morning=pain_next_morning,
+                    felt_in=FeltIn(felt_in) if felt_in else FeltIn.NOT_SURE,
+                    at=at,
                 )
             )
         return history
@@ -312,6 +337,7 @@ class Reporting:
             return Outcome(toast="Already noted.")
         self.user.state = UserState.ACTIVE
         self.user.settings.unanswered_streak = 0
+        self.user.settings.paused_until = None  # "nudges start again" means now
         await planner.start_nudging(
             self.session, self.user, self.now, planner.per_minute(self.rate)
         )
@@ -359,6 +385,7 @@ class Reporting:
 
     async def amend(self, report: Report, reading: Reading) -> Outcome:
         """ "pain 3" or "felt it in my back" after a report: add it to that report."""
+        self._note_if_undecided(report)
         if reading.pain is not None and report.pain_during is None:
             report.pain_during = reading.pain
         if reading.felt_in is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.db.models import Nudge, NudgeKind, NudgeState, Report, UserState
+from bot.db.models import Decision, Nudge, NudgeKind, NudgeState, Report, UserState
 from bot.db.repo import get_user
 from bot.localtelegram import LocalTelegram, LocalUser
 from tests.e2e.harness import RunningBot, active_user, ask, run_clock, running_bot
@@ -127,3 +128,31 @@ async def test_a_redelivered_report_is_counted_once(database_url: str, tmp_path:
         reply = await ask(user, "/why")
         assert not reply.text.startswith("Logged")  # the replayed report got no answer
         assert len(await reports_of(second, 107)) == 1
+
+
+async def test_where_it_was_felt_revises_the_one_decision_of_that_report(bot: RunningBot) -> None:
+    user, _ = await nudged(bot, 108)
+    logged = await ask(user, "did 4, pain 1")
+    noted = await user.tap("Lower back", message=logged)
+    assert "Cue for next time:" in noted.text
+    [report] = await reports_of(bot, 108)
+    async with bot.runtime.sessions() as session:
+        decisions = list(
+            (await session.scalars(select(Decision).where(Decision.report_id == report.id))).all()
+        )
+    assert len(decisions) == 1  # revised in place, not a second one
+    assert "lower back" in decisions[0].reason
+
+
+async def test_a_typed_message_records_the_user_as_seen_under_their_current_name(
+    bot: RunningBot,
+) -> None:
+    user, _ = await nudged(bot, 109)
+    user.chat.user = dataclasses.replace(user.chat.user, first_name="Alexa", username="alexa")
+    bot.clock.advance(timedelta(minutes=7))
+    await ask(user, "did 4, pain 1")
+    async with bot.runtime.sessions() as session:
+        stored = await get_user(session, 109)
+    assert stored is not None
+    assert (stored.first_name, stored.username) == ("Alexa", "alexa")
+    assert stored.last_seen_at == stored.updated_at == bot.clock.now()

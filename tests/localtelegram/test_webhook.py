@@ -141,7 +141,8 @@ async def test_a_webhook_that_keeps_failing_is_given_up_after_a_few_attempts(
         await bot.set_webhook(receiver.url, secret_token="not-what-the-bot-expects")
         await tg.user(42).send("lost")
         await tg.user(42).send("delivered")
-        await eventually(lambda: len(receiver.posts) == 4)
+        # The receiver sees the last post a moment before the double counts it delivered.
+        await eventually(lambda: len(receiver.posts) == 4 and tg.pending_update_count == 0)
         info = await bot.get_webhook_info()
 
     assert receiver.texts == ["lost", "lost", "lost", "delivered"]

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from content.library import Library
-from content.progression import Action, Decision, Report, decide, weekly_pain_rise
+from content.progression import (
+    Action,
+    Decision,
+    Report,
+    decide,
+    reads_resting_pain,
+    weekly_pain_rise,
+)
 from content.redflags import RedFlag, scan_red_flags
 from content.vocabulary import Anchor, Equipment, FeltIn, Track
 
@@ -361,3 +368,23 @@ def test_advance_exactly_when_two_sessions_in_a_row_were_green(
         library=library,
     )
     assert (decision.action is Action.ADVANCE) == all(p <= 3 for p in considered)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), resting=st.integers(1, 10), other=st.sampled_from(list(Track)))
+def test_resting_pain_matters_only_when_reads_resting_pain_says_so(
+    library: Library, data: st.DataObject, resting: int, other: Track
+) -> None:
+    """The bot skips looking pain at rest up when `reads_resting_pain` is False: then
+    `decide` must come out the same whatever it is."""
+    track, level, reports = data.draw(histories(library))
+    _, _, elsewhere = data.draw(histories(library))
+    history = reports + [r for r in elsewhere if r.track is other]  # other tracks mixed in
+    if reads_resting_pain(track, history):
+        return
+    now = T0 + timedelta(days=7)
+    at_rest = [
+        decide(track, level, history, now=now, resting_pain=pain, library=library)
+        for pain in (0, resting)
+    ]
+    assert at_rest[0] == at_rest[1]
