@@ -235,11 +235,7 @@ def seed_database(url: str, users: int, history_days: int) -> dict[str, Any]:
 
 def seed(args: argparse.Namespace) -> Result:
     """The `seed` subcommand: a fresh database with `--users` active users."""
-    if not scenarios.is_postgres(args.db):
-        path = Path(args.db)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(f"{path.name}*"):
-            old.unlink()
+    scenarios.start_afresh(args.db)
     numbers = seed_database(database_url(args.db), args.users, args.history_days)
     size = (
         "" if scenarios.is_postgres(args.db) else f"{Path(args.db).stat().st_size / 2**20:,.0f} MB"

@@ -3,7 +3,7 @@
 Every user is made from their id alone (same id, same person), so the delivery benchmark
 and the one-job-per-reminder comparison schedule the same people. Rows go in through
 SQLAlchemy Core in large batches; the first nudge of each user is computed with the bot's
-own `next_nudge_at` and levelled exactly as `planner.level` does, in memory.
+own `next_nudge_at` and levelled exactly as `planner.MinuteBook` does, in memory.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def people(count: int) -> Iterator[Person]:
 
 
 def level_in_memory(due: datetime, load: Counter[datetime], most: int) -> datetime:
-    """`planner.level` against an in-memory minute count, which it then updates."""
+    """`planner.MinuteBook.level` against an in-memory minute count, which it then updates."""
     for _ in range(planner.MAX_LEVELLING_MINUTES):
         minute = due.replace(second=0, microsecond=0)
         if load[minute] < most:

@@ -40,6 +40,16 @@ def is_postgres(db: str) -> bool:
     return db.startswith(("postgres://", "postgresql"))
 
 
+def start_afresh(db: str) -> None:
+    """Before seeding a SQLite file: remove it and its -wal/-shm files (PostgreSQL: nothing)."""
+    if is_postgres(db):
+        return
+    path = Path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"{path.name}*"):
+        old.unlink()
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path.resolve()}"
 
@@ -146,7 +156,7 @@ def prepare_busy_morning(
     of `share` of the users at `opening` (weekends allowed, same length and gap).
 
     Their nudges land where `next_nudge_at` puts a window's first nudge (the opening plus
-    0-15 minutes of start jitter) and are levelled like `planner.level` does at the default
+    0-15 minutes of start jitter) and are levelled like `planner.MinuteBook` does at the default
     rate, so every minute fills up to `per_minute(29)` and the overflow moves later.
     """
     return asyncio.run(_prepare_busy_morning(url, seeded, opening, share, minutes))

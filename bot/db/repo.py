@@ -176,4 +176,3 @@ def _insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Inse
 def _rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)  # DML results always are
     return result.rowcount
-

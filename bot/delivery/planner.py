@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time as timer
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,15 +86,6 @@ async def minute_load(session: AsyncSession, minute: datetime) -> int:
     return int(count or 0)
 
 
-async def level(session: AsyncSession, due: datetime, per_minute: int) -> datetime:
-    """`due`, or the same second of a later minute when its minute is already full.
-
-    Keeps every minute within what the bot may send, so a crowd of users whose windows
-    open at 09:00 is spread out instead of queueing behind the rate limit.
-    """
-    return await MinuteBook(per_minute, keep_for=0).level(session, due)
-
-
 class MinuteBook:
     """How full each minute of the schedule is: counted in the database, then kept in memory.
 
@@ -142,20 +133,10 @@ async def cancel_pending(
     session: AsyncSession, user_id: int, kinds: tuple[NudgeKind, ...] = tuple(NudgeKind)
 ) -> None:
     """Cancel the user's scheduled messages of these kinds (sent ones stay as they are)."""
-    await cancel_pending_of([user_id], session, kinds)
-
-
-async def cancel_pending_of(
-    user_ids: Iterable[int], session: AsyncSession, kinds: tuple[NudgeKind, ...]
-) -> None:
-    """Cancel these users' scheduled messages of these kinds, in one statement."""
-    ids = list(user_ids)
-    if not ids:
-        return
     await session.execute(
         update(Nudge)
         .where(
-            Nudge.user_id.in_(ids),
+            Nudge.user_id == user_id,
             Nudge.state == NudgeState.SCHEDULED,
             Nudge.kind.in_(kinds),
         )

@@ -209,7 +209,7 @@ async def test_one_users_pending_messages_are_found_through_their_own_index(
 ) -> None:
     """Rescheduling cancels a user's pending nudge; it must not read every scheduled row."""
     from bot.db.models import NudgeKind
-    from bot.delivery.planner import cancel_pending_of
+    from bot.delivery.planner import cancel_pending
 
     async with sessions.begin() as session:
         for user_id in (1, 2):
@@ -225,7 +225,7 @@ async def test_one_users_pending_messages_are_found_through_their_own_index(
                     )
                 )
     async with sessions.begin() as session:
-        await cancel_pending_of([1], session, (NudgeKind.NUDGE,))
+        await cancel_pending(session, 1, (NudgeKind.NUDGE,))
     async with sessions() as session:
         rows = (await session.execute(select(Nudge.user_id, Nudge.kind, Nudge.state))).all()
     cancelled = {(user, kind) for user, kind, state in rows if state is NudgeState.CANCELLED}
