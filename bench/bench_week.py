@@ -870,7 +870,7 @@ OUTCOMES = (
     "missed during a restart",
     "missed during a 429 wait",
     "missed while running (the bot fell behind)",
-    "failed: a kill interrupted its send (not sent again)",
+    "missed: a kill interrupted its send (not sent again)",
     "LOST: due, never sent",
     "LOST: still claimed",
 )
@@ -887,13 +887,14 @@ def outcome_of(row: Mapping[str, Any], run: Run) -> str:
     if state is NudgeState.SKIPPED:
         return OUTCOMES[2] if row["telegram_message_id"] is not None else OUTCOMES[7]
     if state is NudgeState.MISSED:
+        if (row["last_error"] or "").startswith("interrupted"):
+            return OUTCOMES[11]
         outage = during_outage(row["due_at"], run.outages)
         return f"missed during {outage.kind}" if outage is not None else OUTCOMES[10]
     if state is NudgeState.CANCELLED:
         return OUTCOMES[4]
     if state is NudgeState.FAILED:
-        interrupted = (row["last_error"] or "").startswith("interrupted")
-        return OUTCOMES[11] if interrupted else OUTCOMES[5]
+        return OUTCOMES[5]
     if state is NudgeState.SCHEDULED:
         return OUTCOMES[6] if row["due_at"] >= run.end else OUTCOMES[12]
     return OUTCOMES[13]

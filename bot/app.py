@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
@@ -11,6 +12,7 @@ from bot.commands import bot_commands
 from bot.db.migrate import upgrade
 from bot.delivery.dispatcher import RECONCILE_EVERY, Dispatcher
 from bot.handlers import register
+from bot.handlers.updates import OnceApplication
 from bot.runtime import RUNTIME_KEY, Runtime, get_runtime
 from bot.services.broadcast import resume_after_restart
 from bot.status import start_status, stop_status
@@ -37,6 +39,10 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         runtime.settings.database_label,
     )
     await start_status(application)  # /health and /metrics, when `serve_status` attached it
+    # What start-up built (handlers, the exercise library, SQLAlchemy's and PTB's classes)
+    # lives as long as the process: keep it out of the collector's full passes, which
+    # otherwise stop the bot for 100 ms and more every minute or so under load.
+    gc.freeze()
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
@@ -66,6 +72,7 @@ def build_application(
     token = runtime.settings.token or LOCAL_TOKEN
     builder = (
         ApplicationBuilder()
+        .application_class(OnceApplication)
         .token(token)
         .base_url(runtime.settings.telegram_api_base_url)
         .post_init(_post_init)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.db.handled import HandledSession
+
+_READ_ONLY = "glutebot_read_only"  # an execution option: see `read_only`
 
 # WAL lets readers work beside the one writer; NORMAL is durable enough with WAL; a writer
 # that finds the database locked waits up to busy_timeout ms instead of failing at once.
@@ -49,9 +56,20 @@ def create_engine(
     )
 
 
+@asynccontextmanager
+async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads only. On SQLite it takes no write lock: each SELECT runs on
+    its own (no BEGIN IMMEDIATE), so it never waits for a writer nor holds one up."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(**{_READ_ONLY: True})
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (no lazy reload in async code)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose objects stay readable after commit (no lazy reload in async code).
+
+    Their commits also record the Telegram update being handled, if any (bot/db/handled.py).
+    """
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=HandledSession)
 
 
 def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -> AsyncEngine:
@@ -77,8 +95,9 @@ def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -
         # IMMEDIATE takes the write lock up front, so a transaction that reads and then
         # writes waits (busy_timeout) for another writer instead of failing with
         # "database is locked" when it tries to upgrade its read lock.
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return  # each statement is its own transaction (the delivery's receipts)
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_READ_ONLY):
+            return  # each statement is its own transaction (see `read_only`)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

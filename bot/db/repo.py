@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.handled import insert_ignoring_duplicates
 from bot.db.models import (
     Decision,
     Nudge,
@@ -47,14 +47,14 @@ async def upsert_user(
         "language_code": language_code,
     }
     inserted = await session.execute(
-        _insert_ignoring_duplicates(session, User)
+        insert_ignoring_duplicates(session, User)
         .values(id=user_id, created_at=now, updated_at=now, last_seen_at=now, **profile)
         .returning(User.id)
     )
     created = inserted.first() is not None
     if created:
         await session.execute(
-            _insert_ignoring_duplicates(session, UserSettings).values(user_id=user_id)
+            insert_ignoring_duplicates(session, UserSettings).values(user_id=user_id)
         )
     else:
         await session.execute(
@@ -119,7 +119,7 @@ async def mark_update_processed(session: AsyncSession, update_id: int, now: date
     commit (the other waits for the first and then finds the row).
     """
     result = await session.execute(
-        _insert_ignoring_duplicates(session, ProcessedUpdate)
+        insert_ignoring_duplicates(session, ProcessedUpdate)
         .values(update_id=update_id, processed_at=now)
         .returning(ProcessedUpdate.update_id)
     )
@@ -161,16 +161,6 @@ async def delete_user(session: AsyncSession, user_id: int) -> bool:
     """Erase the user and, by ON DELETE CASCADE, everything about them; False if unknown."""
     result = await session.execute(delete(User).where(User.id == user_id))
     return _rowcount(result) > 0
-
-
-def _insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing()
-    raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
 
 
 def _rowcount(result: Any) -> int:

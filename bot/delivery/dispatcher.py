@@ -1,8 +1,10 @@
 """The delivery tick: claim what is due, render it, send it within the rate limit, record it.
 
 One periodic job (PTB's JobQueue) runs `tick`. Each message is recorded in its own
-transaction right after its send, so a crash at any moment repeats at most the message
-that was in flight. Faults: 429 waits `retry_after` and requeues (the rest of the batch
+transaction right after its send, and a batch is sent strictly in (due_at, id) order, so
+after a crash at any moment only the message that was in flight is in doubt: it is marked
+missed, never sent again (see bot/delivery/outbox.py), and nothing else is lost or
+repeated. Faults: 429 waits `retry_after` and requeues (the rest of the batch
 goes back unchanged, keeping each chat's order); 5xx and time-outs retry with backoff;
 403 (blocked) marks the user blocked and cancels what is scheduled for them.
 """
@@ -28,7 +30,16 @@ from telegram.ext import ContextTypes
 from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserState
 from bot.db.repo import prune_processed_updates
 from bot.delivery import compose, planner
-from bot.delivery.outbox import Claimed, claim_due, expire_overdue, release, release_stale_claims
+from bot.delivery.outbox import (
+    Claimed,
+    OutboxRow,
+    Recipient,
+    claim_due,
+    expire_overdue,
+    recipients,
+    recover_dead_claims,
+    release,
+)
 from bot.delivery.pace import Pace
 from bot.delivery.receipts import Receipts
 from bot.delivery.timing import local_moment
@@ -68,8 +79,8 @@ class TickReport:
     sent: int = 0
     failed: int = 0
     retried: int = 0
-    missed: int = 0
-    released: int = 0
+    missed: int = 0  # too late after downtime, or in flight when a dispatcher died
+    released: int = 0  # dead dispatchers' claims put back
     blocked: int = 0
     skipped: int = 0
     flood_wait: float = 0.0
@@ -85,7 +96,7 @@ class Finished:
     """A message whose outcome is written, waiting for its user's next to be scheduled."""
 
     nudge_id: int
-    user: User  # as loaded when the message was claimed
+    user: Recipient  # as loaded when the message was claimed
     kind: NudgeKind
     state: NudgeState
     after: datetime  # the next message comes after this moment
@@ -104,7 +115,7 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def profile_of(user: User) -> Profile:
+def profile_of(user: Recipient) -> Profile:
     """What the picker needs to know about this user."""
     settings = user.settings
     return Profile(
@@ -117,7 +128,7 @@ def profile_of(user: User) -> Profile:
     )
 
 
-def pick_context(user: User, moment: datetime) -> PickContext:
+def pick_context(user: Recipient, moment: datetime) -> PickContext:
     """The user's local moment: at the desk during their window on weekdays, else at home."""
     rhythm = planner.rhythm_of(user.settings)
     local = local_moment(rhythm, moment)
@@ -154,7 +165,7 @@ class Dispatcher:
         # When the last tick started (clock time): the health check reports the lag.
         self.last_tick_at: datetime | None = None
         self._housekept_at: datetime | None = None
-        # Dead claims are released about as soon as they time out.
+        # Dead claims are settled about as soon as they time out.
         claim_timeout = timedelta(seconds=runtime.settings.claim_timeout_seconds)
         self.housekeeping_every = min(HOUSEKEEPING_EVERY, claim_timeout)
 
@@ -239,7 +250,11 @@ class Dispatcher:
         return True
 
     async def _housekeeping(self, report: TickReport) -> None:
-        """Release dead claims, forget old update ids, expire what is too late (now and again)."""
+        """Settle dead claims, forget old update ids, expire what is too late (now and again).
+
+        The users of messages marked missed (too late, or in flight when a dispatcher died)
+        get their next one scheduled, as after any missed nudge.
+        """
         now = self.runtime.clock.now()
         if self._housekept_at is not None and now - self._housekept_at < self.housekeeping_every:
             return
@@ -247,13 +262,22 @@ class Dispatcher:
         cutoff = now - timedelta(minutes=self.runtime.settings.missed_after_minutes)
         async with self.runtime.sessions.begin() as session:
             stale = now - timedelta(seconds=self.runtime.settings.claim_timeout_seconds)
-            report.released = await release_stale_claims(session, stale)
+            recovered = await recover_dead_claims(session, stale)
             # Telegram redelivers within hours at most; a week of update ids is plenty.
             await prune_processed_updates(session, now - PROCESSED_UPDATES_KEPT)
-            missed = await expire_overdue(session, cutoff)
+            overdue = await expire_overdue(session, cutoff)
+        report.released = recovered.released
+        if recovered.interrupted or recovered.released:
+            log.warning(
+                "A dispatcher died: %d message(s) it may have been sending marked missed, "
+                "%d it had not tried put back",
+                len(recovered.interrupted),
+                recovered.released,
+            )
+        if overdue:
+            log.info("Marked %d overdue messages as missed", len(overdue))
+        missed = recovered.interrupted + overdue
         report.missed = len(missed)
-        if missed:
-            log.info("Marked %d overdue messages as missed", report.missed)
         await self._schedule_again(sorted(set(missed)), now)
 
     async def _schedule_again(self, due_again: list[tuple[int, NudgeKind]], now: datetime) -> None:
@@ -263,10 +287,7 @@ class Dispatcher:
         for start in range(0, len(due_again), RESCHEDULE_BATCH):
             chunk = due_again[start : start + RESCHEDULE_BATCH]
             async with self.runtime.sessions() as session:
-                found = await session.scalars(
-                    select(User).where(User.id.in_({user_id for user_id, _ in chunk}))
-                )
-                users = {user.id: user for user in found}
+                users = await recipients(session, list({user_id for user_id, _ in chunk}))
             await self._follow_up(
                 [
                     Finished(0, users[user_id], kind, NudgeState.MISSED, now)
@@ -346,10 +367,9 @@ class Dispatcher:
                     caption=screenful.text,
                     reply_markup=keyboard(screenful),
                 )
+                message_id = sent.message_id
             else:
-                sent = await self.bot.send_message(
-                    user.chat_id, screenful.text, reply_markup=keyboard(screenful)
-                )
+                message_id = await send_text(self.bot, user.chat_id, screenful)
         except RetryAfter as error:
             raise FloodWait(retry_after_seconds(error)) from error
         except Forbidden as error:
@@ -371,7 +391,7 @@ class Dispatcher:
             return None
         METRICS.nudge_sent(nudge.kind)
         report.sent += 1
-        details["telegram_message_id"] = sent.message_id
+        details["telegram_message_id"] = message_id
         return await self._receipt(receipts, item, NudgeState.SENT, now, details)
 
     async def _receipt(
@@ -442,8 +462,11 @@ class Dispatcher:
                     return None
                 name = self.library[report.exercise_id].name if report.exercise_id else "session"
                 return compose.morning_check(nudge.id, name, report.pain_during or 0), {}
+            stored = await session.get(User, user.id)
+            if stored is None:  # deleted since the claim
+                return None
             week = await _week(session, user, now)
-            data = await progress_data(session, user, now)
+            data = await progress_data(session, stored, now)
         chart = await asyncio.to_thread(_chart, data)
         text = f"{compose.weekly_summary(user.first_name, week)}\n{streak_line(streak_of(data))}"
         return Screenful(text, photo=chart), {}
@@ -464,8 +487,8 @@ class Dispatcher:
                 [done.nudge_id for done in finished if done.state is NudgeState.SENT],
                 [done.user for done in finished if done.state is NudgeState.SENT],
             )
-            nudges: dict[int, tuple[User, datetime]] = {}
-            summaries: dict[int, tuple[User, datetime]] = {}
+            nudges: dict[int, tuple[Recipient, datetime]] = {}
+            summaries: dict[int, tuple[Recipient, datetime]] = {}
             for done in finished:
                 if done.kind is NudgeKind.NUDGE:
                     earlier = nudges.get(done.user.id, (done.user, done.after))[1]
@@ -498,7 +521,7 @@ class Dispatcher:
         log.warning("Nudge %s failed for good: %s", item.nudge.id, error.message)
         return await self._receipt(receipts, item, NudgeState.FAILED, now, error=error.message)
 
-    async def _retry_later(self, nudge: Nudge, error: TelegramError, now: datetime) -> None:
+    async def _retry_later(self, nudge: OutboxRow, error: TelegramError, now: datetime) -> None:
         """Back off: the message goes back to the outbox, due again a little later."""
         attempts = nudge.attempts + 1
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
@@ -518,11 +541,34 @@ class Dispatcher:
         log.info("Nudge %s will be retried in %s: %s", nudge.id, delay, error.message)
 
 
+async def send_text(bot: Bot, chat_id: int, screenful: Screenful) -> int:
+    """Send a text message with its buttons; Telegram's id for it.
+
+    The request send_message makes, with the keyboard written as JSON and the reply read
+    for its message_id alone: building PTB's keyboard objects and parsing the reply into a
+    Message (a nudge's nine buttons each way) took about half the CPU time of sending a
+    nudge (bench/bench_delivery.py). Errors are PTB's as usual: RetryAfter, Forbidden,
+    BadRequest, NetworkError.
+    """
+    params: dict[str, object] = {"chat_id": chat_id, "text": screenful.text}
+    if screenful.buttons:
+        params["reply_markup"] = {
+            "inline_keyboard": [
+                [{"text": button.label, "callback_data": button.data} for button in row]
+                for row in screenful.buttons
+            ]
+        }
+    # The Bot API takes method names in any case; spelt "sendMessage", PTB would warn on
+    # every call that Bot.send_message exists.
+    reply = await bot.do_api_request("sendmessage", params)
+    return int(reply["message_id"])
+
+
 def _counts(target: int | None) -> tuple[int, ...]:
     return quick_reply_counts(target or 1)
 
 
-async def _week(session: AsyncSession, user: User, now: datetime) -> compose.Week:
+async def _week(session: AsyncSession, user: Recipient, now: datetime) -> compose.Week:
     """The last full local week (Monday to Sunday) before `now`."""
     zone = ZoneInfo(user.settings.timezone)
     today = now.astimezone(zone).date()

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Nudge, NudgeKind, NudgeState, Report, User, UserSettings, UserState
+from bot.delivery.outbox import Preferences, Recipient
 from bot.delivery.timing import Rhythm, next_nudge_at
 
 # Unanswered nudges in a row before the fatigue guard spaces nudges out, and by how much.
@@ -35,7 +36,7 @@ def per_minute(rate: float) -> int:
     return max(1, int(rate * 60))
 
 
-def rhythm_of(settings: UserSettings) -> Rhythm:
+def rhythm_of(settings: UserSettings | Preferences) -> Rhythm:
     """The user's nudge rhythm from their settings."""
     return Rhythm(
         timezone=settings.timezone,
@@ -47,14 +48,14 @@ def rhythm_of(settings: UserSettings) -> Rhythm:
     )
 
 
-def schedulable(user: User) -> bool:
+def schedulable(user: User | Recipient) -> bool:
     """Active users get nudges; paused ones too, from the end of a dated pause."""
     if user.state is UserState.PAUSED:
         return user.settings.paused_until is not None
     return user.state is UserState.ACTIVE
 
 
-def may_send(user: User, now: datetime) -> bool:
+def may_send(user: User | Recipient, now: datetime) -> bool:
     """Whether a message may go to this user right now (checked again just before sending)."""
     if user.state is UserState.PAUSED:
         until = user.settings.paused_until
@@ -62,7 +63,7 @@ def may_send(user: User, now: datetime) -> bool:
     return user.state is UserState.ACTIVE
 
 
-def fatigued(settings: UserSettings) -> bool:
+def fatigued(settings: UserSettings | Preferences) -> bool:
     """True while the fatigue guard is spacing this user's nudges out."""
     return settings.unanswered_streak >= FATIGUE_AFTER
 
@@ -162,7 +163,7 @@ async def schedule_next_nudge(
 
 async def schedule_next_nudges(
     session: AsyncSession,
-    moments: dict[int, tuple[User, datetime]],
+    moments: dict[int, tuple[Recipient, datetime]],
     now: datetime,
     book: MinuteBook,
     *,
@@ -197,7 +198,7 @@ async def schedule_next_nudges(
 
 
 async def _waiting_or_gone(
-    session: AsyncSession, moments: dict[int, tuple[User, datetime]], kind: NudgeKind
+    session: AsyncSession, moments: dict[int, tuple[Recipient, datetime]], kind: NudgeKind
 ) -> set[int]:
     """Of these users, those who have a message of this kind waiting, or no longer exist."""
     if not moments:
@@ -211,7 +212,7 @@ async def _waiting_or_gone(
     return set(waiting) | (set(moments) - set(still_here))
 
 
-async def record_sent(session: AsyncSession, nudge_ids: list[int], users: list[User]) -> None:
+async def record_sent(session: AsyncSession, nudge_ids: list[int], users: list[Recipient]) -> None:
     """After sending: one more unanswered nudge each (unless answered already), pauses end."""
     if nudge_ids:
         unanswered = select(Nudge.user_id).where(
@@ -243,7 +244,9 @@ async def record_sent(session: AsyncSession, nudge_ids: list[int], users: list[U
         )
 
 
-def next_due(user: User, after: datetime, unanswered: int | None = None) -> datetime | None:
+def next_due(
+    user: User | Recipient, after: datetime, unanswered: int | None = None
+) -> datetime | None:
     """When the user's next nudge after `after` falls (before levelling); None if inactive.
 
     `unanswered` overrides the stored count of unanswered nudges in a row.
@@ -274,7 +277,7 @@ async def _add_next_nudge(
 
 
 def next_weekly_summary_at(
-    settings: UserSettings, after: datetime, rng: random.Random | None = None
+    settings: UserSettings | Preferences, after: datetime, rng: random.Random | None = None
 ) -> datetime:
     """The next Monday (local), somewhere in the nudge window.
 
@@ -302,7 +305,7 @@ async def schedule_weekly_summary(
 
 
 async def schedule_weekly_summaries(
-    session: AsyncSession, moments: dict[int, tuple[User, datetime]], now: datetime
+    session: AsyncSession, moments: dict[int, tuple[Recipient, datetime]], now: datetime
 ) -> None:
     """Schedule the next weekly summary of each user who has none waiting (see above)."""
     skip = await _waiting_or_gone(session, moments, NudgeKind.WEEKLY_SUMMARY)
@@ -313,7 +316,7 @@ async def schedule_weekly_summaries(
     )
 
 
-def _weekly_summary(user: User, after: datetime, now: datetime) -> Nudge:
+def _weekly_summary(user: User | Recipient, after: datetime, now: datetime) -> Nudge:
     return Nudge(
         user_id=user.id,
         due_at=next_weekly_summary_at(user.settings, after, rng_for(user.id, after)),

@@ -9,6 +9,7 @@ from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.commands import help_lines
+from bot.db.handled import AlreadyHandled, current_handling
 from bot.db.repo import get_user
 from bot.handlers import onboarding, reports, settings
 from bot.runtime import runtime_of
@@ -77,6 +78,12 @@ async def not_understood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler failure and tell the user something went wrong, without details."""
     update_id = update.update_id if isinstance(update, Update) else None
+    current = current_handling()
+    if isinstance(context.error, AlreadyHandled):  # another process answered it first
+        log.info("Update %s was handled elsewhere meanwhile; left to that answer", update_id)
+        return
+    if current is not None:  # left unrecorded: a redelivery of this update tries again
+        current.failed = True
     if isinstance(context.error, Forbidden):  # blocked the bot before the answer went out
         log.info("Could not answer update %s: %s", update_id, context.error.message)
         return

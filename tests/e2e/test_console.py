@@ -128,8 +128,11 @@ async def test_buttons_labelled_with_numbers_are_pressed_by_their_label(
     async with running_bot(sqlite_url, tmp_path, telegram=telegram) as bot:
         chat = ConsoleChat(telegram, 1003, "Cy", tmp_path / "files", out)
         for line in ["/start", "1", "4", "2", "4"]:  # up to the pain question
+            printed = len(out.getvalue())
             await chat.handle_line(line)
-            await asyncio.sleep(0.05)
+            async with asyncio.timeout(10):  # the bot's answer, before the next line
+                while len(out.getvalue()) == printed:
+                    await asyncio.sleep(0.01)
         await shows(out, "[1] 0  [2] 1  [3] 2  [4] 3")
         await chat.handle_line("3")  # means pain 3, not the third button (pain 2)
         await shows(out, "Where do you feel it?")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 import sys
@@ -18,6 +19,8 @@ from bot.clock import FakeClock, SystemClock
 from bot.db.models import Nudge, NudgeKind, NudgeState, ProcessedUpdate, UserState
 from bot.db.repo import get_user
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.outbox import INTERRUPTED, claim_due, recover_dead_claims
+from bot.delivery.receipts import Receipts
 from bot.localtelegram import LocalTelegram, serve_http
 from bot.runtime import Runtime
 from tests.e2e.harness import RunningBot, active_user, run_clock, running_bot, settings_for_test
@@ -206,7 +209,7 @@ def _glutebot_env(tmp_path: Path, base_url: str, database_url: str) -> dict[str,
     return env
 
 
-async def test_a_kill_mid_dispatch_loses_nothing_and_repeats_at_most_one(
+async def test_a_kill_mid_dispatch_repeats_nothing_and_loses_only_the_message_in_flight(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     telegram = LocalTelegram()  # any token: the seeding bot and `glutebot run` use different ones
@@ -221,9 +224,21 @@ async def test_a_kill_mid_dispatch_loses_nothing_and_repeats_at_most_one(
         ]
         await make_due(seeding, clock.now() - timedelta(seconds=5))
     env = _glutebot_env(tmp_path, server.base_url, sqlite_url)
+    runtime = Runtime.open(settings_for_test(sqlite_url, tmp_path), clock)
 
     def delivered() -> int:
         return sum(len(nudges_of(u)) for u in users)
+
+    async def interrupted() -> list[int]:
+        """Users whose nudge was in flight at the kill: marked missed, not sent again."""
+        async with runtime.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Nudge.user_id).where(
+                        Nudge.state == NudgeState.MISSED, Nudge.last_error == INTERRUPTED
+                    )
+                )
+            )
 
     first = await asyncio.create_subprocess_exec(GLUTEBOT, "run", env=env, cwd=tmp_path)
     try:
@@ -239,20 +254,25 @@ async def test_a_kill_mid_dispatch_loses_nothing_and_repeats_at_most_one(
     second = await asyncio.create_subprocess_exec(GLUTEBOT, "run", env=env, cwd=tmp_path)
     try:
         async with asyncio.timeout(60):
-            while not all(nudges_of(u) for u in users):
+            while True:
+                in_flight = await interrupted()
+                if in_flight and all(nudges_of(u) for u in users if u.id not in in_flight):
+                    break
                 await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # anything extra would show up now
     finally:
         second.send_signal(signal.SIGTERM)
         await second.wait()
         await server.stop()
-    counts = collections.Counter(len(nudges_of(u)) for u in users)
-    assert counts[0] == 0  # nothing lost
-    assert counts[2] <= 1 and set(counts) <= {1, 2}  # at most the one in flight repeated
-    # And everyone's next nudge is in the outbox, even where the kill came between
-    # sending and scheduling what comes next.
-    runtime = Runtime.open(settings_for_test(sqlite_url, tmp_path), clock)
     try:
+        # The one message the dead process may have been sending is missed, never repeated;
+        # everyone else got their nudge, once.
+        (in_flight_user,) = await interrupted()
+        received = {u.id: len(nudges_of(u)) for u in users}
+        assert set(received.values()) <= {0, 1}
+        assert [user_id for user_id, n in received.items() if n == 0] in ([], [in_flight_user])
+        # And everyone's next nudge is in the outbox, even where the kill came between
+        # sending and scheduling what comes next, and for the one whose nudge was missed.
         async with runtime.sessions() as session:
             pending = collections.Counter(
                 (
@@ -266,6 +286,74 @@ async def test_a_kill_mid_dispatch_loses_nothing_and_repeats_at_most_one(
     finally:
         await runtime.close()
     assert {u.id: pending[u.id] for u in users} == {u.id: 1 for u in users}
+
+
+async def test_a_dead_dispatchers_message_in_flight_is_missed_and_the_rest_sent_once(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after Telegram took its first message, before the receipt: no repeat."""
+    users = [await active_user(bot, 80 + n, weekends=True) for n in range(3)]
+    await make_due(bot, bot.clock.now())  # one batch, sent in user order (due_at, id)
+    dead = Dispatcher(bot.application.bot, bot.runtime, name="dead")
+
+    async def never_written(*args: object, **kwargs: object) -> bool:
+        await asyncio.Event().wait()  # the process dies while the receipt is on its way
+        return False
+
+    async def nothing(*args: object, **kwargs: object) -> None:
+        """A killed process hands nothing back and schedules nothing."""
+
+    monkeypatch.setattr(Receipts, "sent", never_written)
+    monkeypatch.setattr(dead, "_release_unsent", nothing)
+    monkeypatch.setattr(dead, "_follow_up", nothing)
+    dying = asyncio.create_task(dead.tick())
+    await users[0].wait_for(lambda: len(nudges_of(users[0])) == 1)
+    dying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dying
+    monkeypatch.undo()
+    assert [len(nudges_of(u)) for u in users] == [1, 0, 0]
+
+    # The restarted bot, once the dead claims time out.
+    bot.clock.advance(timedelta(seconds=bot.runtime.settings.claim_timeout_seconds + 1))
+    report = await bot.dispatcher.tick()
+    assert (report.missed, report.released, report.sent) == (1, 2, 2)
+    assert [len(nudges_of(u)) for u in users] == [1, 1, 1]  # nobody got a message twice
+    rows = [await nudge_rows(bot, u.id) for u in users]
+    first = rows[0][0]
+    assert first.state is NudgeState.MISSED and first.last_error == INTERRUPTED
+    assert "may or may not have reached the user" in INTERRUPTED
+    assert [r[0].state for r in rows[1:]] == [NudgeState.SENT, NudgeState.SENT]
+    # Everyone, the user whose nudge was in doubt too, has their next nudge waiting.
+    for user_rows in rows:
+        waiting = [r for r in user_rows if r.state is NudgeState.SCHEDULED]
+        assert len(waiting) == 1 and waiting[0].due_at > bot.clock.now()
+    await run_clock(bot, bot.clock.now() + timedelta(hours=6), step=timedelta(minutes=10))
+    assert len(nudges_of(users[0])) >= 2  # and their nudges keep coming
+
+
+async def test_each_dead_dispatcher_loses_at_most_its_first_claim_and_live_claims_stay(
+    bot: RunningBot,
+) -> None:
+    """Several dispatchers on one database (PostgreSQL): each dead claimer on its own."""
+    for n in range(6):
+        await active_user(bot, 90 + n, weekends=True)
+    await make_due(bot, bot.clock.now())
+    now = bot.clock.now()
+    claimed: dict[str, list[int]] = {}
+    for claimer, moment in (("one", now), ("two", now), ("alive", now + timedelta(seconds=90))):
+        async with bot.runtime.sessions.begin() as session:
+            batch = await claim_due(session, moment, 2, claimer)
+        claimed[claimer] = [item.nudge.id for item in batch]
+    async with bot.runtime.sessions.begin() as session:  # "one" and "two" timed out
+        recovered = await recover_dead_claims(session, now + timedelta(seconds=60))
+    assert recovered.released == 2
+    assert sorted(user_id for user_id, _ in recovered.interrupted) == [90, 92]
+    async with bot.runtime.sessions() as session:
+        states = dict((await session.execute(select(Nudge.id, Nudge.state))).all())
+    assert [states[i] for i in claimed["one"]] == [NudgeState.MISSED, NudgeState.SCHEDULED]
+    assert [states[i] for i in claimed["two"]] == [NudgeState.MISSED, NudgeState.SCHEDULED]
+    assert [states[i] for i in claimed["alive"]] == [NudgeState.CLAIMED] * 2
 
 
 async def test_a_user_left_without_a_next_nudge_gets_one_when_delivery_starts(

@@ -25,7 +25,7 @@ from bot.app import build_application, dispatcher_of, start_application, stop_ap
 from bot.cli import cli
 from bot.clock import FakeClock
 from bot.config import ENV_NAMES
-from bot.db.models import Nudge, NudgeState
+from bot.db.models import Nudge, NudgeState, ProcessedUpdate
 from bot.localtelegram import LocalTelegram, serve_http
 from bot.runtime import Runtime
 from bot.status import (
@@ -104,6 +104,16 @@ async def glutebot_health(port: int, database_url: str, cwd: Path) -> tuple[int,
     return process.returncode, output.decode()
 
 
+async def recorded(bot: RunningBot, update_id: int) -> None:
+    """Wait until the bot has recorded this update id as handled."""
+    for _ in range(500):
+        async with bot.runtime.sessions() as session:
+            if await session.get(ProcessedUpdate, update_id) is not None:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"update {update_id} was never recorded as handled")
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -128,6 +138,7 @@ async def test_metrics_count_updates_and_reports(database_url: str, tmp_path: Pa
         replay = await user.send("/help")
         await user.wait_for(lambda: len(user.messages) > seen, what="the /help answer")
         sent_by_user += 1
+        await recorded(bot, replay["update_id"])  # handled in full, id written after the answer
         await bot.application.process_update(Update.de_json(replay, bot.application.bot))
 
         bot.clock.advance(timedelta(hours=3))  # the next nudge is now due, not yet sent

@@ -2,9 +2,10 @@
 
 The scenario and its accounting are bench/bench_week.py's, run smaller and faster: the real
 `glutebot run` in its own process on a fast clock (GLUTEBOT_CLOCK_SPEED, tests only), the
-local Telegram over HTTP here. The two tests marked xfail are what the week found: a kill
--9 between Telegram taking a message and its receipt repeats the message, and a tap whose
-handling a crash cut short is lost when Telegram delivers it again.
+local Telegram over HTTP here. Two tests pin down what the week found: a kill -9 between
+Telegram taking a message and its receipt must not repeat the message (the message in
+flight is marked missed instead), and a tap whose handling a crash cut short must count
+when Telegram delivers it again.
 """
 
 from __future__ import annotations
@@ -84,22 +85,13 @@ async def test_a_day_with_faults_a_kill_and_a_downtime_loses_and_repeats_nothing
     assert report.lost == 0, lines
     assert report.duplicates == 0 and report.unmatched == 0 and report.unrecorded == 0, lines
     assert report.phantoms == 0 and report.with_two_next == 0, lines
-    assert report.matched == report.received > 100, lines
-    assert report.states["sent"] > 50 and report.users == 200, lines
+    # Enough traffic to mean something, even when a loaded machine slows the restarts (each
+    # real second is 40 minutes here, so more of the day is missed while the bot starts).
+    assert report.matched == report.received > 50, lines
+    assert report.states["sent"] > 40 and report.users == 200, lines
     assert week.log_problems(run.logs)[0] == {}, lines
 
 
-class RepeatedMessage(AssertionError):
-    """A user received the same outbox row twice."""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=RepeatedMessage,
-    reason="a kill -9 after Telegram took a message but before its receipt was written "
-    "repeats that message after the restart: the outbox is at-least-once for the message in "
-    "flight (the claim is released and sent again)",
-)
 async def test_a_kill_after_delivery_before_the_receipt_does_not_repeat_the_message(
     week: ModuleType, tmp_path: Path
 ) -> None:
@@ -108,7 +100,7 @@ async def test_a_kill_after_delivery_before_the_receipt_does_not_repeat_the_mess
         tmp_path,
         users=100,
         days=2.5 / 24,
-        speed=1200.0,  # the restart takes about an hour: the released claim is sent again
+        speed=1200.0,  # the restart takes about an hour: long past the claim time-out
         start_lead=0,
         kills=("delivered",),
         kill_at=(0.0,),  # the first nudge to arrive
@@ -123,21 +115,11 @@ async def test_a_kill_after_delivery_before_the_receipt_does_not_repeat_the_mess
     assert kill.kind == "delivered" and kill.claims_left > 0, lines
     assert report.lost == 0 and report.accounted == report.rows, lines
     assert report.unmatched == 0 and report.phantoms == 0, lines
-    if report.duplicates:
-        raise RepeatedMessage(lines)
+    assert report.duplicates == 0, lines  # the message in flight was not sent again
+    assert report.states["missed: a kill interrupted its send (not sent again)"] == 1, lines
+    assert report.unrecorded == 1, lines  # which the user did get
 
 
-class TapLost(AssertionError):
-    """A tap that Telegram delivered again after a crash was dropped as a duplicate."""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=TapLost,
-    reason="bot/handlers/updates.py first_look commits the update id before the handler "
-    "runs: a crash in between (seen in the week: a tap on a nudge sent just before a kill "
-    "-9) makes the update, which Telegram delivers again, count as done; the tap is lost",
-)
 async def test_a_tap_whose_handling_a_crash_cut_short_counts_when_it_comes_again(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,8 +157,7 @@ async def test_a_tap_whose_handling_a_crash_cut_short_counts_when_it_comes_again
                     )
                 )
             )
-    if responses != ["not_now"]:
-        raise TapLost(f"the tap left {responses} after it came again")
+    assert responses == ["not_now"], f"the tap left {responses} after it came again"
 
 
 @pytest.mark.parametrize(
