@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commands import bot_commands
 from bot.db.migrate import upgrade
 from bot.delivery.dispatcher import RECONCILE_EVERY, Dispatcher
 from bot.handlers import register
-from bot.handlers.updates import OnceApplication
+from bot.handlers.updates import ConfirmWhenHandled, OnceApplication
 from bot.runtime import RUNTIME_KEY, Runtime, get_runtime
 from bot.services.broadcast import resume_after_restart
 from bot.status import start_status, stop_status
@@ -78,8 +79,14 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    # Polling confirms to Telegram only updates already handled (see ConfirmWhenHandled).
+    update_queue: asyncio.Queue[object] = asyncio.Queue()
+    polling = get_updates_request or request or HTTPXRequest(connection_pool_size=1)
+    builder = builder.update_queue(update_queue).get_updates_request(
+        ConfirmWhenHandled(polling, update_queue)
+    )
     if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
+        builder = builder.request(request)
     if rate_limited:
         # PTB types the builder for no rate limiter; AIORateLimiter is its own documented one.
         limiter = AIORateLimiter(

@@ -462,15 +462,24 @@ class LocalTelegram:
                     self.stats.webhook_given_up += 1
                 with contextlib.suppress(ValueError):  # dropped meanwhile (drop_pending_updates)
                     self._updates.remove(update)
+                    self._delivered(update)
 
     def _confirm(self, offset: int) -> None:
         """Forget updates below `offset`; a negative offset keeps only the last -offset ones."""
         if offset > 0:
             while self._updates and self._updates[0]["update_id"] < offset:
-                self._updates.popleft()
+                self._delivered(self._updates.popleft())
         elif offset < 0:
             while len(self._updates) > -offset:
-                self._updates.popleft()
+                self._delivered(self._updates.popleft())
+
+    def _delivered(self, update: JSON) -> None:
+        """An update left the queue: whoever waits on its sender's chat checks again."""
+        for key, body in update.items():
+            sender = body.get("from") if key != "update_id" and isinstance(body, dict) else None
+            user = self._users.get(sender["id"]) if isinstance(sender, dict) else None
+            if user is not None:
+                user.chat.changed.notify()
 
     async def _set_webhook(self, params: Params) -> bool:
         url = params.get_str("url") or ""

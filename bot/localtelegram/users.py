@@ -187,7 +187,8 @@ class LocalUser:
         *,
         what: str = "the condition",
     ) -> None:
-        """Wait until `predicate()` holds, rechecking whenever the bot changes this chat.
+        """Wait until `predicate()` holds, rechecking whenever the bot changes this chat or
+        the bot confirms one of this user's updates.
 
         TimeoutError, with a transcript of the chat, after `timeout` seconds.
         """

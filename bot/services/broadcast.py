@@ -139,6 +139,8 @@ async def status(session: AsyncSession) -> str:
     sent = counts.pop(NudgeState.SENT, 0)
     waiting = counts.pop(NudgeState.SCHEDULED, 0) + counts.pop(NudgeState.CLAIMED, 0)
     failed = counts.pop(NudgeState.FAILED, 0)
+    # A broadcast is never missed for being late: only when a crash cut its send short.
+    interrupted = counts.pop(NudgeState.MISSED, 0)
     dropped = sum(counts.values())  # cancelled: paused, stopped or blocked since it was queued
     when = f"{latest.queued_at:%d %b %H:%M} UTC" if latest.queued_at else "earlier"
     excerpt = latest.text if len(latest.text) <= 60 else latest.text[:59] + "…"
@@ -155,7 +157,8 @@ async def status(session: AsyncSession) -> str:
         f"• waiting to go out: {waiting:,}\n"
         f"• not sent, no longer taking nudges: {dropped:,}\n"
         f"• failed: {failed:,}\n"
-        f"It says: “{excerpt}”"
+        + (f"• cut short by a restart, may have arrived: {interrupted:,}\n" if interrupted else "")
+        + f"It says: “{excerpt}”"
     )
 
 

@@ -2,8 +2,9 @@
 
 Telegram repeats an update when the bot did not confirm it (a crash before the poll offset
 moved on) or when a webhook POST was not answered in time; webhook retries and a restarted
-bot's catch-up also deliver older updates after newer ones. The dedupe (bot/handlers/
-updates.py) records each update id before any handler runs.
+bot's catch-up also deliver older updates after newer ones. Each update id is committed
+with what handling it changed (bot/db/handled.py), and a first look (bot/handlers/
+updates.py) stops an update already recorded before any handler answers it.
 
 Covered elsewhere: a command and a typed report redelivered to a restarted bot
 (tests/e2e/test_first_contact.py, tests/e2e/test_typed_reports.py); a double tap on Send of a
@@ -85,6 +86,13 @@ async def all_handled(bot: RunningBot, witness: LocalUser) -> None:
     await ask(witness, "/help")
 
 
+async def confirmed(bot: RunningBot, user: LocalUser) -> None:
+    """Wait until the bot has confirmed every update so far: its next poll is under way,
+    so an update queued again now reaches it (a running bot never confirms what it has not
+    handled, see bot/handlers/updates.py ConfirmWhenHandled)."""
+    await user.wait_for(lambda: bot.telegram.pending_update_count == 0, what="the confirm")
+
+
 def apologies(*users: LocalUser) -> list[str]:
     return [m.text for user in users for m in user.messages if m.text == SORRY]
 
@@ -128,6 +136,7 @@ async def test_a_redelivered_button_press_is_handled_once(bot: RunningBot) -> No
     question = await ask(unclear_user, "12 3")
     assert question.buttons, question.text
     clarified = await unclear_user.press(question.buttons[0][0], message=question)
+    await confirmed(bot, unclear_user)
     for press in (done, clarified):
         bot.telegram.redeliver(press)
     await all_handled(bot, witness)
@@ -154,6 +163,7 @@ async def test_an_older_update_after_newer_ones_is_skipped_and_new_ones_are_not(
     await ask(user, "/why")
     before = len(user.messages)
     # The first update comes again after the newer /why, in one poll with a brand-new one.
+    await confirmed(bot, user)
     bot.telegram.redeliver(first)
     await all_handled(bot, witness)
 
@@ -294,3 +304,28 @@ async def test_a_retry_reaching_a_second_bot_process_is_handled_by_one(
         async with first.runtime.sessions() as session:
             nudge = await session.get(Nudge, report.nudge_id)
         assert nudge is not None and nudge.user_id == 331
+
+
+async def test_polling_confirms_an_update_to_telegram_only_once_it_is_handled(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Telegram never sends a confirmed update again: confirmed while still waiting to be
+    # handled, an update (a tap on the nudge just sent) would be lost to a kill -9.
+    telegram = LocalTelegram()
+    started, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        started.set()
+        await finish.wait()
+
+    async with running_bot(sqlite_url, tmp_path, telegram=telegram) as bot:
+        bot.application.add_handler(TypeHandler(Update, slow), group=-3)
+        await telegram.user(5).send("hello")
+        await telegram.user(6).send("hello too")
+        try:
+            await asyncio.wait_for(started.wait(), 10)
+            await asyncio.sleep(0.3)  # time enough for PTB to have polled again, had it not waited
+            assert telegram.pending_update_count == 2  # fetched, neither confirmed
+        finally:
+            finish.set()  # else the bot could not stop
+        await telegram.user(5).wait_for(lambda: telegram.pending_update_count == 0)
