@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -11,22 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.handled import AlreadyHandled, handling
 from bot.db.models import ProcessedUpdate, User
-from bot.db.repo import upsert_user
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests.storage.test_storage_repo import NOW
+from tests.storage.test_storage_repo import add_user as add_user_in
 
 
 async def add_user(sessions: async_sessionmaker[AsyncSession], user_id: int) -> None:
     async with sessions.begin() as session:
-        await upsert_user(
-            session,
-            user_id=user_id,
-            chat_id=user_id,
-            first_name=f"User {user_id}",
-            username=None,
-            language_code="en",
-            now=NOW,
-        )
+        await add_user_in(session, user_id)
 
 
 async def recorded_ids(sessions: async_sessionmaker[AsyncSession]) -> list[int]:

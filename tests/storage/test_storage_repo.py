@@ -32,7 +32,7 @@ from bot.db.repo import (
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-async def _add_user(session: AsyncSession, user_id: int, now: datetime = NOW) -> None:
+async def add_user(session: AsyncSession, user_id: int, now: datetime = NOW) -> None:
     await upsert_user(
         session,
         user_id=user_id,
@@ -110,7 +110,7 @@ async def test_update_is_processed_once(sessions: async_sessionmaker[AsyncSessio
 
 async def _add_history(session: AsyncSession, user_id: int) -> None:
     """Give the user a row in every table that holds something about them."""
-    await _add_user(session, user_id)
+    await add_user(session, user_id)
     screen = Screen(user_id=user_id, started_at=NOW, current_step="done")
     screen.answers.append(ScreenAnswer(step="pain", answer=2, answered_at=NOW))
     nudge = Nudge(user_id=user_id, due_at=NOW, created_at=NOW)
@@ -165,7 +165,7 @@ async def test_due_nudges_are_found_through_the_state_due_at_index(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as session:
-        await _add_user(session, 1)
+        await add_user(session, 1)
         for minutes, state in [
             (-30, NudgeState.SCHEDULED),
             (-10, NudgeState.SENT),
@@ -213,7 +213,7 @@ async def test_one_users_pending_messages_are_found_through_their_own_index(
 
     async with sessions.begin() as session:
         for user_id in (1, 2):
-            await _add_user(session, user_id)
+            await add_user(session, user_id)
             for kind in (NudgeKind.NUDGE, NudgeKind.WEEKLY_SUMMARY):
                 session.add(
                     Nudge(
