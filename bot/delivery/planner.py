@@ -175,7 +175,7 @@ async def schedule_next_nudges(
     rescheduled meanwhile keeps that newer nudge, and a deleted user gets nothing. Users in
     `unanswered` were just sent a nudge: the fatigue guard counts it already.
     """
-    skip = await _waiting_or_gone(session, moments, NudgeKind.NUDGE)
+    skip = await _waiting_or_not_taking(session, moments, NudgeKind.NUDGE)
     rows = []
     for user, after in moments.values():
         if user.id in skip:
@@ -197,10 +197,12 @@ async def schedule_next_nudges(
         await session.execute(insert(Nudge), rows)
 
 
-async def _waiting_or_gone(
+async def _waiting_or_not_taking(
     session: AsyncSession, moments: dict[int, tuple[Recipient, datetime]], kind: NudgeKind
 ) -> set[int]:
-    """Of these users, those who have a message of this kind waiting, or no longer exist."""
+    """Of these users, those who have a message of this kind waiting, or who no longer take
+    messages: deleted, or since the claim paused without a date, stopped, referred, blocked
+    (`schedulable`, read now: the users in `moments` are as they were claimed)."""
     if not moments:
         return set()
     waiting = await session.scalars(
@@ -208,8 +210,18 @@ async def _waiting_or_gone(
             Nudge.user_id.in_(moments), Nudge.state == NudgeState.SCHEDULED, Nudge.kind == kind
         )
     )
-    still_here = await session.scalars(select(User.id).where(User.id.in_(moments)))
-    return set(waiting) | (set(moments) - set(still_here))
+    taking = await session.scalars(
+        select(User.id)
+        .join(UserSettings, UserSettings.user_id == User.id)
+        .where(
+            User.id.in_(moments),
+            or_(
+                User.state == UserState.ACTIVE,
+                and_(User.state == UserState.PAUSED, UserSettings.paused_until.is_not(None)),
+            ),
+        )
+    )
+    return set(waiting) | (set(moments) - set(taking))
 
 
 async def record_sent(session: AsyncSession, nudge_ids: list[int], users: list[Recipient]) -> None:
@@ -308,7 +320,7 @@ async def schedule_weekly_summaries(
     session: AsyncSession, moments: dict[int, tuple[Recipient, datetime]], now: datetime
 ) -> None:
     """Schedule the next weekly summary of each user who has none waiting (see above)."""
-    skip = await _waiting_or_gone(session, moments, NudgeKind.WEEKLY_SUMMARY)
+    skip = await _waiting_or_not_taking(session, moments, NudgeKind.WEEKLY_SUMMARY)
     session.add_all(
         _weekly_summary(user, after, now)
         for user, after in moments.values()

@@ -82,11 +82,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(context.error, AlreadyHandled):  # another process answered it first
         log.info("Update %s was handled elsewhere meanwhile; left to that answer", update_id)
         return
-    if current is not None:  # left unrecorded: a redelivery of this update tries again
-        current.failed = True
     if isinstance(context.error, Forbidden):  # blocked the bot before the answer went out
         log.info("Could not answer update %s: %s", update_id, context.error.message)
-        return
+        return  # handled as far as it can be: counted, like any other
+    if current is not None:  # a failure: left unrecorded, so a redelivery tries again
+        current.failed = True
     log.error("Handling update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
