@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.handled import insert_ignoring_duplicates
+from bot.db.handled import insert_ignoring_duplicates, record_update
 from bot.db.models import (
     Decision,
     Nudge,
@@ -118,12 +118,7 @@ async def mark_update_processed(session: AsyncSession, update_id: int, now: date
     Race-safe: of two transactions recording the same id, exactly one gets True once both
     commit (the other waits for the first and then finds the row).
     """
-    result = await session.execute(
-        insert_ignoring_duplicates(session, ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now)
-        .returning(ProcessedUpdate.update_id)
-    )
-    return result.first() is not None
+    return await session.run_sync(record_update, update_id, now)
 
 
 async def prune_processed_updates(session: AsyncSession, older_than: datetime) -> int:

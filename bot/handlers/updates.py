@@ -21,8 +21,9 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, filt
 from telegram.request import BaseRequest, RequestData
 
 from bot.db.engine import read_only
-from bot.db.handled import current_handling, handling, record_update
+from bot.db.handled import current_handling, handling
 from bot.db.models import ProcessedUpdate, User, UserState
+from bot.db.repo import mark_update_processed
 from bot.handlers.nudges import returning_user
 from bot.metrics import METRICS
 from bot.runtime import get_runtime, runtime_of
@@ -47,7 +48,7 @@ class OnceApplication(Application):  # type: ignore[type-arg]
             current.recorded = True  # this commit writes it, not the sessions' hook
             try:
                 async with runtime.sessions.begin() as session:
-                    await session.run_sync(record_update, current.update_id, current.at)
+                    await mark_update_processed(session, current.update_id, current.at)
             except SQLAlchemyError as error:  # answered already; a redelivery would repeat it
                 log.warning("Could not record update %s as handled: %s", update.update_id, error)
 
