@@ -59,6 +59,7 @@ from bot.db.models import Nudge, NudgeKind, NudgeState, User
 from bot.delivery.planner import per_minute
 from bot.localtelegram import Event, LocalTelegram
 from bot.runtime import Runtime
+from bot.serving import run
 
 CAP = 30.0  # Telegram's overall limit, messages a second
 DEFAULT_DB = "data/bench/delivery.db"
@@ -908,15 +909,15 @@ def main() -> None:
         run_all(args)
         return
     if args.command == "startup" and args.child:
-        asyncio.run(startup_child(args.db))
+        run(startup_child(args.db))
         return
     measured: dict[str, Callable[[argparse.Namespace], Any]] = {
         "seed": seed,
         "startup": startup,
-        "tick": lambda a: asyncio.run(measure_sends(a, "tick")),
-        "throughput": lambda a: asyncio.run(measure_sends(a, "throughput")),
-        "busy": lambda a: asyncio.run(busy(a)),
-        "jobs": lambda a: asyncio.run(jobs(a)),
+        "tick": lambda a: run(measure_sends(a, "tick")),
+        "throughput": lambda a: run(measure_sends(a, "throughput")),
+        "busy": lambda a: run(busy(a)),
+        "jobs": lambda a: run(jobs(a)),
     }
     measured[args.command](args).show(args.json)
 

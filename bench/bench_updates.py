@@ -80,6 +80,7 @@ from bot.db.engine import create_engine
 from bot.db.models import Decision, Nudge, NudgeKind, NudgeState, ProcessedUpdate, Report
 from bot.localtelegram import Event, LocalTelegram
 from bot.runtime import Runtime
+from bot.serving import run
 from content import quick_reply_counts
 
 DEFAULT_DB = "data/bench/updates.db"
@@ -886,9 +887,9 @@ def main() -> None:
         seed(args).show(args.json)
         return
     if args.command == "floor":
-        asyncio.run(floor(args)).show(args.json)
+        run(floor(args)).show(args.json)
         return
-    asyncio.run(measure(args)).show(args.json)
+    run(measure(args)).show(args.json)  # on uvloop, as `glutebot run`
 
 
 if __name__ == "__main__":

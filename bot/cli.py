@@ -274,10 +274,11 @@ async def _preflight(settings: Settings, token: str) -> str:
 def console(speed: float, user_id: int, name: str, files_dir: Path | None) -> None:
     """Chat with the bot in this terminal through the local Telegram."""
     from bot.console import chat_in_console
+    from bot.serving import run as run_on_loop
 
     settings = _settings()
     try:
-        asyncio.run(
+        run_on_loop(
             chat_in_console(
                 settings,
                 speed=speed,

@@ -18,16 +18,18 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.db import onloop
 from bot.db.handled import HandledSession
 
 _READ_ONLY = "glutebot_read_only"  # an execution option: see `read_only`
 
-# WAL lets readers work beside the one writer; NORMAL is durable enough with WAL; a writer
-# that finds the database locked waits up to busy_timeout ms instead of failing at once.
+# WAL lets readers work beside the one writer; NORMAL is durable enough with WAL. SQLite's
+# own busy wait would stop the event loop: a call that finds the database locked fails at
+# once and bot/db/onloop.py tries it again after an asyncio sleep (up to 5 s in all).
 _SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=0",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
 )
 
 
@@ -38,6 +40,8 @@ def create_engine(
 
     On SQLite the file's folder is created, every connection gets WAL, busy_timeout,
     foreign keys and synchronous=NORMAL, and every transaction starts with BEGIN IMMEDIATE.
+    SQLite's calls run on the event loop's thread (bot/db/onloop.py); code that runs many
+    transactions in a row yields between them.
     `enforce_foreign_keys=False` is for migrations only (see `bot.db.migrate`).
     """
     parsed = make_url(url)
@@ -76,7 +80,12 @@ def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -
     database = url.database or ""
     if database not in ("", ":memory:") and not url.query.get("uri"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, hide_parameters=True)  # as above
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,  # as above
+        async_creator=onloop.connector(url),  # no hand-off to aiosqlite's thread
+    )
     pragmas = (*_SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -93,7 +102,7 @@ def _create_sqlite_engine(url: URL, *, echo: bool, enforce_foreign_keys: bool) -
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so a transaction that reads and then
-        # writes waits (busy_timeout) for another writer instead of failing with
+        # writes waits (bot/db/onloop.py) for another writer instead of failing with
         # "database is locked" when it tries to upgrade its read lock.
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT" or options.get(_READ_ONLY):

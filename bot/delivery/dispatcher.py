@@ -213,6 +213,7 @@ class Dispatcher:
                     break
                 if not await self._send_batch(batch, receipts, report):
                     break
+                await asyncio.sleep(0)  # updates get the loop between batches
 
     async def _send_batch(
         self, batch: list[Claimed], receipts: Receipts, report: TickReport
@@ -295,6 +296,7 @@ class Dispatcher:
                     if user_id in users
                 ]
             )
+            await asyncio.sleep(0)  # SQLite runs on the loop's thread: let updates in between
 
     async def reconcile(self) -> int:
         """Schedule what a crash between sending and scheduling left out; returns how many.

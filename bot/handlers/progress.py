@@ -67,11 +67,12 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now = runtime.clock.now()
     async with runtime.sessions() as session:
         user = await get_user(session, person.id)
-        if user is None:
-            await message.reply_text("I don't have anything stored about you.")
-            return
-        everything = await everything_about(session, user, now)
-        physio = await physio_data(session, user, now)
+        if user is not None:
+            everything = await everything_about(session, user, now)
+            physio = await physio_data(session, user, now)
+    if user is None:
+        await message.reply_text("I don't have anything stored about you.")
+        return
     stamp = f"{now:%Y-%m-%d}"
     await message.reply_text("Here's everything I have about you, and a report for a clinician.")
     await message.reply_document(

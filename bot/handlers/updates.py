@@ -77,7 +77,6 @@ async def first_look(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await returning_user(update, context)
 
 
-
 class ConfirmWhenHandled(BaseRequest):
     """Polling's requests, each getUpdates sent only once every update fetched is handled.
 

@@ -10,6 +10,7 @@ resumes where it stopped (`resume_after_restart` also finishes an interrupted qu
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime, timedelta
 
@@ -216,6 +217,7 @@ async def queue(
             if broadcast.state is not BroadcastState.QUEUEING:
                 return broadcast.recipients
             await _queue_batch(session, broadcast, now, rate)
+        await asyncio.sleep(0)  # SQLite runs on the loop's thread: let updates in between
 
 
 async def _queue_batch(
