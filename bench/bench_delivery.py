@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,7 +55,7 @@ from bot.app import build_application, dispatcher_of, start_application, stop_ap
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Settings
 from bot.db.engine import create_engine
-from bot.db.models import Nudge, NudgeKind, NudgeState, User
+from bot.db.models import Broadcast, Nudge, NudgeKind, NudgeState, User
 from bot.delivery.planner import per_minute
 from bot.localtelegram import Event, LocalTelegram
 from bot.runtime import Runtime
@@ -627,6 +627,89 @@ def reminder_times(someone: population.Person) -> list[clock_time]:
     return [clock_time(m // 60, m % 60, tzinfo=zone) for m in minutes][: population.NUDGES_A_DAY]
 
 
+class LoopWatch:
+    """How long the event loop went without running a 5 ms ticker: what every other update
+    and the delivery tick waited at worst while something else held the loop."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.longest = max(self.longest, loop.time() - before - 0.005)
+
+    async def around(self, work: Awaitable[Any]) -> tuple[Any, float, float]:
+        """(work's result, seconds it took, the loop's longest stall meanwhile)."""
+        self.longest = 0.0
+        self._task = asyncio.create_task(self._watch())
+        await asyncio.sleep(0.02)
+        began = time.perf_counter()
+        try:
+            result = await work
+        finally:
+            took = time.perf_counter() - began
+            await asyncio.sleep(0.02)
+            self._task.cancel()
+        return result, took, self.longest
+
+
+async def stall(args: argparse.Namespace) -> Result:
+    """The operator's heavy jobs on the seeded users: how long each takes, and how long
+    it holds the event loop (SQLite's calls run on the loop's thread, bot/db/onloop.py)."""
+    from bot.services import broadcast as broadcasting
+    from bot.services.stats import collect_stats
+
+    with scenarios.sqlite_copy(Path(args.db)) as url, tempfile.TemporaryDirectory() as folder:
+        moment = await scenarios.seeded_at(url)
+        runtime = Runtime.open(bench_settings(url, Path(folder)), FakeClock(moment))
+        rate = runtime.settings.nudges_per_second
+        watch = LoopWatch()
+        try:
+
+            async def stats() -> Any:
+                async with runtime.sessions() as session:
+                    return await collect_stats(session, moment)
+
+            async def draft_and_send() -> int:
+                async with runtime.sessions.begin() as session:
+                    await broadcasting.write(session, 1, "Stand up and squeeze.", moment, rate)
+                    draft = await session.scalar(select(func.max(Broadcast.id)))
+                    assert draft is not None
+                    _, broadcast_id = await broadcasting.press(session, f"bc:{draft}:send", moment)
+                assert broadcast_id is not None
+                return await broadcasting.queue(runtime.sessions, broadcast_id, moment, rate)
+
+            _, stats_took, stats_stall = await watch.around(stats())
+            queued, queue_took, queue_stall = await watch.around(draft_and_send())
+        finally:
+            await runtime.close()
+    numbers = {
+        "stats_seconds": stats_took,
+        "stats_stall_ms": stats_stall * 1000,
+        "broadcast_recipients": queued,
+        "broadcast_seconds": queue_took,
+        "broadcast_stall_ms": queue_stall * 1000,
+    }
+    return Result(
+        f"stall: the operator's heavy jobs on {args.db}, and the event loop meanwhile",
+        [
+            ("/stats: time", f"{stats_took:.2f} s", ""),
+            ("  the loop's longest stall meanwhile", f"{stats_stall * 1000:,.0f} ms", ""),
+            (f"/broadcast Send: queueing {queued:,} recipients", f"{queue_took:.2f} s", ""),
+            (
+                f"  the loop's longest stall meanwhile (batches of {broadcasting.QUEUE_BATCH:,})",
+                f"{queue_stall * 1000:,.0f} ms",
+                "",
+            ),
+        ],
+        numbers,
+    )
+
+
 async def jobs(args: argparse.Namespace) -> Result:
     """The design the issue compares against: one PTB run_daily job per reminder."""
     telegram = LocalTelegram()
@@ -891,6 +974,7 @@ def parser() -> argparse.ArgumentParser:
     one = command("busy", "real time, flood limits on: a busy morning")
     one.add_argument("--minutes", type=int, default=5)
     one.add_argument("--share", type=float, default=0.3, help="of users whose window opens")
+    command("stall", "/stats and a broadcast's queueing: time, and the loop's longest stall")
     one = command("jobs", "one PTB run_daily job per reminder", db=False)
     one.add_argument("--users", type=int, default=10_000)
     one.add_argument("--cap-seconds", type=float, default=120.0)
@@ -918,6 +1002,7 @@ def main() -> None:
         "throughput": lambda a: run(measure_sends(a, "throughput")),
         "busy": lambda a: run(busy(a)),
         "jobs": lambda a: run(jobs(a)),
+        "stall": lambda a: run(stall(a)),
     }
     measured[args.command](args).show(args.json)
 

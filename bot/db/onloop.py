@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
 
 BUSY_SECONDS = 5.0  # how long a call waits for another writer's lock before it fails
+LONG_CALL_SECONDS = 0.01  # after a call this long, other tasks get a turn before the next
 _FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.05  # seconds between tries, doubling
 
 
@@ -64,8 +66,9 @@ class LoopConnection(aiosqlite.Connection):
         """Run the call now; while another writer holds the lock, sleep and try again."""
         wait, deadline = _FIRST_WAIT, None
         while True:
+            began = time.perf_counter()
             try:
-                return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+                result = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
             except sqlite3.OperationalError as error:
                 if str(error) != "database is locked":
                     raise
@@ -73,8 +76,12 @@ class LoopConnection(aiosqlite.Connection):
                 deadline = deadline or loop.time() + BUSY_SECONDS
                 if loop.time() + wait > deadline:
                     raise
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, _LONGEST_WAIT)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, _LONGEST_WAIT)
+                continue
+            if time.perf_counter() - began > LONG_CALL_SECONDS:
+                await asyncio.sleep(0)  # a long query had the loop: let the others have a turn
+            return result
 
 
 def connector(url: URL) -> Callable[[], Awaitable[LoopConnection]]:
