@@ -3,7 +3,7 @@
 aiosqlite runs every call in a thread of its own and wakes the event loop when it is done.
 SQLAlchemy makes four such calls per statement (cursor, execute, fetch, close), and each
 hand-off costs far more than SQLite's own work: about 30 us against 1 us for a read by key
-on this project's machine, and a third of the CPU an update takes (docs/BENCHMARKS.md).
+on this project's machine. Without them an update takes half the CPU (docs/BENCHMARKS.md).
 Glutebot's statements are small reads and writes on a local file, done in microseconds,
 so here they run at once, on the loop's thread. SQLAlchemy still talks to aiosqlite's API
 (the `sqlite+aiosqlite` dialect, unchanged); only the hand-off is gone.
