@@ -633,7 +633,6 @@ class LoopWatch:
 
     def __init__(self) -> None:
         self.longest = 0.0
-        self._task: asyncio.Task[None] | None = None
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -645,7 +644,7 @@ class LoopWatch:
     async def around(self, work: Awaitable[Any]) -> tuple[Any, float, float]:
         """(work's result, seconds it took, the loop's longest stall meanwhile)."""
         self.longest = 0.0
-        self._task = asyncio.create_task(self._watch())
+        watching = asyncio.create_task(self._watch())
         await asyncio.sleep(0.02)
         began = time.perf_counter()
         try:
@@ -653,7 +652,7 @@ class LoopWatch:
         finally:
             took = time.perf_counter() - began
             await asyncio.sleep(0.02)
-            self._task.cancel()
+            watching.cancel()
         return result, took, self.longest
 
 

@@ -190,6 +190,15 @@ async def test_progress_history_and_export_show_what_was_logged(bot: RunningBot)
     assert {row["table"] for row in rows} >= {"user", "reports"}
 
 
+async def test_export_from_someone_unknown_says_nothing_is_stored(bot: RunningBot) -> None:
+    stranger = bot.telegram.user(83, "Stranger")
+    answer = await ask(stranger, "/export")
+    assert answer.text == "I don't have anything stored about you."
+    assert not [m for m in stranger.messages if m.document is not None]
+    async with bot.runtime.sessions() as session:
+        assert await get_user(session, 83) is None
+
+
 async def test_export_is_only_ever_about_the_caller(bot: RunningBot) -> None:
     mine = await active_user(bot, 81, name="Mine")
     theirs = await active_user(bot, 82, name="Theirs")
